@@ -1,0 +1,5 @@
+"""Allow ``python -m hf_lsp``: the same as the ``hf-lsp`` command."""
+
+from hf_lsp.cli import main
+
+raise SystemExit(main())

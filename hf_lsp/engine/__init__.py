@@ -1,0 +1,1 @@
+"""The completion engine: pure Python, no pygls, lsprotocol or httpx."""

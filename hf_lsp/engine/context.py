@@ -1,0 +1,148 @@
+"""What surrounds the cursor: the prefix and suffix windows, and what kind of spot it is."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from hf_lsp.engine.document import Document
+from hf_lsp.settings import Context as ContextSettings
+
+
+class Spot(enum.Enum):
+    """Where the cursor stands; it decides how much to ask for and how much to keep."""
+
+    MID_WORD = "mid_word"  # inside an identifier with more of it after the cursor
+    MID_LINE = "mid_line"  # other code follows on this line: finish the line only
+    END_OF_LINE = "end_of_line"
+    EMPTY_LINE = "empty_line"
+    BLOCK_OPENER = "block_opener"  # after `:` `{` `(` `=>` …, or on the empty line below one
+
+
+@dataclass(frozen=True)
+class Window:
+    """The text the prompt is built from."""
+
+    prefix: str
+    suffix: str
+    spot: Spot
+    line_before: str  # the cursor line up to the cursor
+    line_after: str  # the cursor line after the cursor, without its ending
+
+    @property
+    def single_line(self) -> bool:
+        return self.spot in (Spot.MID_LINE, Spot.MID_WORD)
+
+
+_WORD = re.compile(r"\w")
+_CLOSERS = set(")]}>\"'`;:,. \t")
+_OPENER = re.compile(r"(?:[:{(\[]|=>|->|\bdo|\bthen|\belse)\s*$")
+
+
+def classify(before: str, after: str, previous_line: str) -> Spot:
+    """Classify the cursor position from the text around it."""
+    rest = after.strip()
+    if before and after and _WORD.match(before[-1]) and _WORD.match(after[0]):
+        return Spot.MID_WORD
+    if rest and not set(rest) <= _CLOSERS:
+        return Spot.MID_LINE
+    if not before.strip():
+        if previous_line.strip() and _OPENER.search(previous_line.rstrip()):
+            return Spot.BLOCK_OPENER
+        return Spot.EMPTY_LINE
+    if _OPENER.search(before.rstrip()):
+        return Spot.BLOCK_OPENER
+    return Spot.END_OF_LINE
+
+
+def window(doc: Document, line: int, index: int, settings: ContextSettings) -> Window:
+    """Cut the prefix and suffix windows around ``(line, index)``, on line boundaries."""
+    lines = doc.lines
+    current = lines[line]
+    content = current.rstrip("\r\n")
+    before, after = content[:index], content[index:]
+    ending = current[len(content):]
+
+    prefix_parts = [before]
+    budget = settings.max_prefix_chars - len(before)
+    first = max(0, line - settings.max_prefix_lines)
+    for i in range(line - 1, first - 1, -1):
+        budget -= len(lines[i])
+        if budget < 0:
+            break
+        prefix_parts.append(lines[i])
+    prefix = "".join(reversed(prefix_parts))
+    if len(prefix) > settings.max_prefix_chars:  # a single very long cursor line
+        prefix = prefix[-settings.max_prefix_chars :]
+
+    suffix_parts = [after + ending]
+    budget = settings.max_suffix_chars - len(suffix_parts[0])
+    last = min(len(lines), line + 1 + settings.max_suffix_lines)
+    for i in range(line + 1, last):
+        budget -= len(lines[i])
+        if budget < 0:
+            break
+        suffix_parts.append(lines[i])
+    suffix = "".join(suffix_parts)
+    if len(suffix) > settings.max_suffix_chars:
+        suffix = suffix[: settings.max_suffix_chars]
+
+    previous = next((lines[i] for i in range(line - 1, -1, -1) if lines[i].strip()), "")
+    return Window(prefix, suffix, classify(before, after, previous), before, after)
+
+
+_COMMENT = {
+    **dict.fromkeys(
+        "python ruby shellscript sh bash zsh fish perl r yaml toml dockerfile makefile elixir "
+        "julia nim crystal coffeescript powershell cmake".split(),
+        "#",
+    ),
+    **dict.fromkeys(
+        "c cpp objective-c objective-cpp java javascript javascriptreact typescript "
+        "typescriptreact go rust swift kotlin csharp scala php dart zig groovy solidity "
+        "verilog proto glsl hlsl cuda d v odin".split(),
+        "//",
+    ),
+    **dict.fromkeys("lua sql haskell elm ada purescript".split(), "--"),
+    **dict.fromkeys("lisp clojure scheme racket commonlisp fennel".split(), ";;"),
+    **dict.fromkeys("erlang latex tex matlab prolog".split(), "%"),
+    "vim": '"',
+    "ocaml": "(*",
+    "fsharp": "//",
+}
+
+_BY_EXTENSION = {
+    "py": "python", "rb": "ruby", "sh": "shellscript", "bash": "shellscript", "pl": "perl",
+    "r": "r", "yml": "yaml", "yaml": "yaml", "toml": "toml", "ex": "elixir", "exs": "elixir",
+    "jl": "julia", "c": "c", "h": "c", "cc": "cpp", "cpp": "cpp", "cxx": "cpp", "hpp": "cpp",
+    "hh": "cpp", "m": "objective-c", "java": "java", "js": "javascript", "mjs": "javascript",
+    "cjs": "javascript", "jsx": "javascriptreact", "ts": "typescript", "mts": "typescript",
+    "tsx": "typescriptreact", "go": "go", "rs": "rust", "swift": "swift", "kt": "kotlin",
+    "kts": "kotlin", "cs": "csharp", "scala": "scala", "php": "php", "dart": "dart",
+    "zig": "zig", "lua": "lua", "sql": "sql", "hs": "haskell", "elm": "elm", "clj": "clojure",
+    "lisp": "lisp", "scm": "scheme", "erl": "erlang", "tex": "latex", "vim": "vim",
+    "ml": "ocaml", "fs": "fsharp", "cu": "cuda", "proto": "proto", "groovy": "groovy",
+    "sol": "solidity", "cmake": "cmake", "ps1": "powershell", "nim": "nim",
+}
+
+_CLOSE = {"(*": " *)"}
+
+
+def language_from_path(path: str) -> str:
+    """A VS Code language id guessed from a file name ("" when unknown)."""
+    name = path.rsplit("/", 1)[-1].lower()
+    if name in ("makefile", "gnumakefile"):
+        return "makefile"
+    if name == "dockerfile":
+        return "dockerfile"
+    ext = name.rsplit(".", 1)[-1] if "." in name else ""
+    return _BY_EXTENSION.get(ext, "")
+
+
+def path_header(path: str, language_id: str) -> str:
+    """A first comment line naming the file, in the language's comment syntax ("" if unknown)."""
+    marker = _COMMENT.get(language_id)
+    if not marker or not path:
+        return ""
+    return f"{marker} Path: {path}{_CLOSE.get(marker, '')}\n"

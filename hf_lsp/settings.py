@@ -1,0 +1,414 @@
+"""The settings model: typed, fully defaulted, validated; camelCase on the wire.
+
+The generation ``parameters`` and ``options`` keep the Hugging Face wire names (``top_k``,
+``max_new_tokens``, ``use_cache`` …): they are the user's single vocabulary for every backend.
+Everything else is camelCase, as editors write settings. ``parse_settings`` turns the JSON an
+editor sends into :class:`Settings` or raises :class:`SettingsError` with one message naming
+every bad setting; the caller keeps its last good settings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from hf_lsp.errors import SettingsError
+
+SECTION = "hfLsp"
+DEFAULT_MODEL = "bigcode/starcoder2-15b"
+DEFAULT_URL = "https://router.huggingface.co/hf-inference/models/{model}"
+BACKENDS = ("huggingface",)
+FIM_FAMILIES = ("starcoder", "codellama", "deepseek", "qwen", "codestral", "codegemma")
+SERVERLESS_MAX_NEW_TOKENS = 250
+
+T = TypeVar("T")
+
+
+def _setting(
+    default: Any,
+    doc: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    factory: Callable[[], Any] | None = None,
+) -> Any:
+    """Declare one setting: its default, its documentation and its allowed values."""
+    validators: list[Callable[[Any, attrs.Attribute[Any], Any], None]] = []
+    if lo is not None or hi is not None:
+        validators.append(_RangeValidator(lo, hi))
+    if choices is not None:
+        validators.append(_ChoiceValidator(choices))
+    metadata = {"doc": doc, "lo": lo, "hi": hi, "choices": choices}
+    if factory is not None:
+        return attrs.field(factory=factory, metadata=metadata, validator=validators)
+    return attrs.field(default=default, metadata=metadata, validator=validators)
+
+
+class _FieldError(ValueError):
+    """A validator's complaint about one field (attrs validators run at class level)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@attrs.frozen
+class _RangeValidator:
+    lo: float | None
+    hi: float | None
+
+    def __call__(self, inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            return
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            raise _FieldError(attr.name, f"must be {describe_range(self.lo, self.hi)} (got {value!r})")
+
+
+@attrs.frozen
+class _ChoiceValidator:
+    choices: tuple[str, ...]
+
+    def __call__(self, inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value not in self.choices:
+            raise _FieldError(attr.name, f"must be one of {', '.join(self.choices)} (got {value!r})")
+
+
+def describe_range(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"from {lo:g} to {hi:g}"
+    if lo is not None:
+        return f"at least {lo:g}"
+    return f"at most {hi:g}"
+
+
+@attrs.frozen
+class Parameters:
+    """Text-generation parameters, sent with their Hugging Face wire names."""
+
+    max_new_tokens: int | None = _setting(
+        None,
+        "Tokens to generate. Unset: chosen by context from `maxNewTokens` (always sent — "
+        "without it the API answers with a few tokens). Set: used for every request.",
+        lo=1,
+        hi=SERVERLESS_MAX_NEW_TOKENS,
+    )
+    temperature: float | None = _setting(
+        0.2, "Sampling temperature; low values give focused code.", lo=0, hi=100
+    )
+    top_p: float | None = _setting(0.95, "Nucleus sampling probability mass.", lo=0, hi=1)
+    top_k: int | None = _setting(None, "Sample only from the k most likely tokens.", lo=1)
+    repetition_penalty: float | None = _setting(
+        None, "Penalty for repeated tokens (1.0 means none).", lo=0, hi=100
+    )
+    max_time: float | None = _setting(
+        None, "Soft limit, in seconds, on the time the backend spends generating.", lo=0, hi=120
+    )
+    return_full_text: bool = _setting(
+        False,
+        "Whether the backend should echo the prompt. hf-lsp strips an echo either way; "
+        "leave it false to save bandwidth.",
+    )
+    num_return_sequences: int = _setting(
+        1, "How many alternative completions to ask for.", lo=1, hi=10
+    )
+    do_sample: bool = _setting(True, "Sample (true) or decode greedily (false).")
+    stop: list[str] = _setting(
+        None,
+        "Extra stop sequences, added to the model family's own end and FIM tokens.",
+        factory=list,
+    )
+
+
+@attrs.frozen
+class Options:
+    """Hugging Face Inference API request options, sent with their wire names."""
+
+    use_cache: bool = _setting(
+        True, "Let the API answer an identical request from its own cache."
+    )
+    wait_for_model: bool = _setting(
+        False,
+        "Wait for a cold model instead of answering 503. hf-lsp retries with it set when "
+        "the API says the model is loading.",
+    )
+
+
+@attrs.frozen
+class Fim:
+    """Fill-in-the-middle prompt format."""
+
+    enabled: bool = _setting(
+        True, "Send the code after the cursor too (fill-in-the-middle); off sends only the prefix."
+    )
+    template: str | None = _setting(
+        None,
+        "Model family whose FIM tokens to use. Unset: chosen from the model id (StarCoder "
+        "when nothing matches).",
+        choices=FIM_FAMILIES,
+    )
+    prefix: str | None = _setting(None, "Custom prefix token; with `suffix` and `middle` it "
+                                  "replaces the family template.")
+    suffix: str | None = _setting(None, "Custom suffix token.")
+    middle: str | None = _setting(None, "Custom middle token.")
+
+
+@attrs.frozen
+class Context:
+    """How much of the document around the cursor goes into the prompt."""
+
+    max_prefix_lines: int = _setting(120, "Lines before the cursor, at most.", lo=0, hi=100_000)
+    max_prefix_chars: int = _setting(
+        6000, "Characters before the cursor, at most (cut on a line boundary).", lo=0,
+        hi=1_000_000,
+    )
+    max_suffix_lines: int = _setting(40, "Lines after the cursor, at most.", lo=0, hi=100_000)
+    max_suffix_chars: int = _setting(
+        2000, "Characters after the cursor, at most (cut on a line boundary).", lo=0,
+        hi=1_000_000,
+    )
+    include_file_path: bool = _setting(
+        True, "Start the prompt with a comment naming the file's path and language."
+    )
+
+
+@attrs.frozen
+class MaxNewTokens:
+    """`max_new_tokens` chosen by where the cursor is (when `parameters.max_new_tokens` is unset)."""
+
+    mid_line: int = _setting(
+        24, "Cursor before other text on its line: finish this line only.", lo=1, hi=4096
+    )
+    end_of_line: int = _setting(
+        64, "Cursor at the end of a line with code on it.", lo=1, hi=4096
+    )
+    empty_line: int = _setting(96, "Cursor on an empty or blank line.", lo=1, hi=4096)
+    block_opener: int = _setting(
+        160, "Cursor right after a block opener (`:`, `{`, `(`, `=>` …) or on the line after it.",
+        lo=1, hi=4096,
+    )
+
+
+@attrs.frozen
+class Cache:
+    """The completion cache: identical requests are answered without a backend call."""
+
+    size: int = _setting(512, "Completions kept (LRU); 0 disables the cache.", lo=0, hi=1_000_000)
+    ttl_seconds: float = _setting(
+        600, "How long a cached completion stays valid, in seconds.", lo=0, hi=86_400
+    )
+
+
+@attrs.frozen
+class Settings:
+    """Everything hf-lsp can be told. Every field has a default."""
+
+    backend: str = _setting("huggingface", "Which wire format to speak.", choices=BACKENDS)
+    url: str = _setting(
+        DEFAULT_URL,
+        "Endpoint. `{model}` is replaced by the model id; a URL ending in `/models/<id>` is "
+        "used as it is; a bare base URL (e.g. the legacy `https://api-inference.huggingface.co`)"
+        " gets `/models/{model}` appended.",
+    )
+    model: str = _setting(DEFAULT_MODEL, "Model id on the Hub.")
+    api_token: str | None = _setting(
+        None,
+        "Hugging Face token. Unset: `$HF_TOKEN`, `$HUGGING_FACE_HUB_TOKEN`, then the file "
+        "`$HF_TOKEN_PATH` or `$HF_HOME/token` (`~/.cache/huggingface/token`).",
+    )
+    parameters: Parameters = _setting(None, "Generation parameters.", factory=Parameters)
+    options: Options = _setting(None, "Inference API options.", factory=Options)
+    fim: Fim = _setting(None, "Fill-in-the-middle format.", factory=Fim)
+    context: Context = _setting(None, "Prompt window.", factory=Context)
+    max_new_tokens: MaxNewTokens = _setting(
+        None, "Generation length by cursor position.", factory=MaxNewTokens
+    )
+    cache: Cache = _setting(None, "Completion cache.", factory=Cache)
+    request_timeout: float = _setting(
+        30.0, "Seconds to wait for the backend's answer before giving up.", lo=0.1, hi=600
+    )
+
+    def endpoint(self) -> str:
+        """The URL requests go to, with the model filled in."""
+        return resolve_url(self.url, self.model)
+
+
+_MODELS_SUFFIX = re.compile(r"/models/[^/]+(/[^/]+)?/?$")
+
+
+def resolve_url(url: str, model: str) -> str:
+    """Turn the `url` setting into the endpoint for `model`."""
+    url = url.strip()
+    if "{model}" in url:
+        return url.replace("{model}", model)
+    if _MODELS_SUFFIX.search(url):
+        return url.rstrip("/")
+    return url.rstrip("/") + "/models/" + model
+
+
+# --- conversion ---------------------------------------------------------------------------
+
+_WIRE_NAMED = (Parameters, Options)
+_NESTED = (Parameters, Options, Fim, Context, MaxNewTokens, Cache, Settings)
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def wire_name(cls: type, name: str) -> str:
+    return name if cls in _WIRE_NAMED else camel(name)
+
+
+def _strict(kind: type, label: str) -> Callable[[Any, type], Any]:
+    def structure(value: Any, _: type) -> Any:
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, bool) and kind is not bool:
+            raise TypeError(f"must be {label} (got {value!r})")
+        if not isinstance(value, kind):
+            raise TypeError(f"must be {label} (got {value!r})")
+        return value
+
+    return structure
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=False)
+    conv.register_structure_hook(int, _strict(int, "a whole number"))
+    conv.register_structure_hook(float, _strict(float, "a number"))
+    conv.register_structure_hook(bool, _strict(bool, "true or false"))
+    conv.register_structure_hook(str, _strict(str, "a string"))
+
+    def structure_str_list(value: Any, _: type) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise TypeError(f"must be a list of strings (got {value!r})")
+        return list(value)
+
+    conv.register_structure_hook_func(lambda t: t == list[str], structure_str_list)
+    for cls in _NESTED:
+        attrs.resolve_types(cls)
+        renames = {f.name: override(rename=wire_name(cls, f.name)) for f in attrs.fields(cls)}
+        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv, **renames))
+        conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **renames))
+    return conv
+
+
+CONVERTER = _make_converter()
+
+
+def _format_exception(exc: BaseException, type_: Any) -> str:
+    if isinstance(exc, _FieldError):
+        return f"{exc}\x00{exc.field}"
+    if isinstance(exc, (TypeError, ValueError)) and str(exc).startswith("must"):
+        return str(exc)
+    if isinstance(exc, KeyError):
+        return "is required"
+    if isinstance(exc, (TypeError, ValueError, AttributeError)):
+        name = getattr(type_, "__name__", None) or str(type_)
+        return f"must be {_article(name)}"
+    return f"is invalid ({exc})"
+
+
+def _article(name: str) -> str:
+    words = {"Parameters": "an object", "Options": "an object", "Fim": "an object",
+             "Context": "an object", "MaxNewTokens": "an object", "Cache": "an object"}
+    return words.get(name, name)
+
+
+def parse_settings(data: Any) -> Settings:
+    """Build validated settings from the JSON an editor sent (``None`` means all defaults)."""
+    if data is None:
+        return Settings()
+    if not isinstance(data, Mapping):
+        raise SettingsError(f"{SECTION}: settings must be a JSON object (got {data!r})")
+    try:
+        settings = CONVERTER.structure(dict(data), Settings)
+    except Exception as exc:  # cattrs raises ClassValidationError; anything else is a bug here
+        problems = (
+            cattrs.transform_error(exc, path=SECTION, format_exception=_format_exception)
+            if isinstance(exc, cattrs.BaseValidationError)
+            else [f"{exc} @ {SECTION}"]
+        )
+        lines = []
+        for problem in problems:
+            message, _, where = problem.rpartition(" @ ")
+            message, _, field = message.partition("\x00")
+            segments = where.split(".")[1:] + ([field] if field else [])
+            lines.append(f"{_wire_path(segments)} {message}")
+        raise SettingsError("; ".join(sorted(set(lines)))) from None
+    if settings.backend == "huggingface":
+        pass  # the parameter ranges above are the serverless API's
+    if "{" in settings.url.replace("{model}", "") or not re.match(r"https?://[^/\s]+", settings.url):
+        raise SettingsError(
+            f"{SECTION}.url must be an http(s) URL, optionally with {{model}} (got {settings.url!r})"
+        )
+    if not settings.model.strip():
+        raise SettingsError(f"{SECTION}.model must not be empty")
+    fim = settings.fim
+    custom = [fim.prefix, fim.suffix, fim.middle]
+    if any(t is not None for t in custom) and not all(t for t in custom):
+        raise SettingsError(
+            f"{SECTION}.fim: a custom template needs all of prefix, suffix and middle"
+        )
+    return settings
+
+
+def _wire_path(segments: list[str]) -> str:
+    """``["cache", "ttl_seconds"]`` → ``hfLsp.cache.ttlSeconds``: the names the user wrote."""
+    out = [SECTION]
+    cls: type | None = Settings
+    for segment in segments:
+        field = None
+        if cls is not None:
+            field = next((f for f in attrs.fields(cls) if segment in (f.name, wire_name(cls, f.name))), None)
+        if field is None or cls is None:
+            out.append(segment)
+            cls = None
+            continue
+        out.append(wire_name(cls, field.name))
+        cls = field.type if field.type in _NESTED else None
+    return ".".join(out)
+
+
+def unknown_keys(data: Any, cls: type = Settings, path: str = SECTION) -> list[str]:
+    """The keys in ``data`` that no setting reads (typos, or settings of another version)."""
+    if not isinstance(data, Mapping):
+        return []
+    fields = {wire_name(cls, f.name): f for f in attrs.fields(cls)}
+    found = []
+    for key, value in data.items():
+        field = fields.get(key)
+        if field is None:
+            found.append(f"{path}.{key}")
+        elif field.type in _NESTED:
+            found.extend(unknown_keys(value, field.type, f"{path}.{key}"))
+    return found
+
+
+def merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge two raw settings objects; ``top`` wins; a ``null`` in ``top`` is ignored."""
+    out = dict(base)
+    for key, value in top.items():
+        if value is None:
+            continue
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def to_json(settings: Settings) -> dict[str, Any]:
+    """Settings as the JSON an editor would send (the token is left out)."""
+    data: dict[str, Any] = CONVERTER.unstructure(settings)
+    data.pop("apiToken", None)
+    return data
