@@ -37,6 +37,7 @@ def _setting(
     hi: float | None = None,
     choices: tuple[str, ...] | None = None,
     factory: Callable[[], Any] | None = None,
+    check: Callable[[Any, attrs.Attribute[Any], Any], None] | None = None,
 ) -> Any:
     """Declare one setting: its default, its documentation and its allowed values."""
     validators: list[Callable[[Any, attrs.Attribute[Any], Any], None]] = []
@@ -44,7 +45,10 @@ def _setting(
         validators.append(_RangeValidator(lo, hi))
     if choices is not None:
         validators.append(_ChoiceValidator(choices))
-    metadata = {"doc": doc, "lo": lo, "hi": hi, "choices": choices}
+    if check is not None:
+        validators.append(check)
+    # the checks also run while structuring, so that every bad setting is reported at once
+    metadata = {"doc": doc, "lo": lo, "hi": hi, "choices": choices, "checks": tuple(validators)}
     if factory is not None:
         return attrs.field(factory=factory, metadata=metadata, validator=validators)
     return attrs.field(default=default, metadata=metadata, validator=validators)
@@ -66,7 +70,11 @@ class _RangeValidator:
     def __call__(self, inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
         if value is None:
             return
-        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+        if (
+            value != value  # NaN (Python's json accepts it) compares false with every bound
+            or (self.lo is not None and value < self.lo)
+            or (self.hi is not None and value > self.hi)
+        ):
             raise _FieldError(attr.name, f"must be {describe_range(self.lo, self.hi)} (got {value!r})")
 
 
@@ -77,6 +85,18 @@ class _ChoiceValidator:
     def __call__(self, inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
         if value is not None and value not in self.choices:
             raise _FieldError(attr.name, f"must be one of {', '.join(self.choices)} (got {value!r})")
+
+
+def _check_url(inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
+    if "{" in value.replace("{model}", "") or not re.match(r"https?://[^/\s]+", value):
+        raise _FieldError(
+            attr.name, f"must be an http(s) URL, optionally with {{model}} (got {value!r})"
+        )
+
+
+def _check_not_blank(inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
+    if not value.strip():
+        raise _FieldError(attr.name, "must not be empty")
 
 
 def describe_range(lo: float | None, hi: float | None) -> str:
@@ -214,8 +234,9 @@ class Settings:
         "Endpoint. `{model}` is replaced by the model id; a URL ending in `/models/<id>` is "
         "used as it is; a bare base URL (e.g. the legacy `https://api-inference.huggingface.co`)"
         " gets `/models/{model}` appended.",
+        check=_check_url,
     )
-    model: str = _setting(DEFAULT_MODEL, "Model id on the Hub.")
+    model: str = _setting(DEFAULT_MODEL, "Model id on the Hub.", check=_check_not_blank)
     api_token: str | None = _setting(
         None,
         "Hugging Face token. Unset: `$HF_TOKEN`, `$HUGGING_FACE_HUB_TOKEN`, then the file "
@@ -248,7 +269,10 @@ def resolve_url(url: str, model: str) -> str:
         return url.replace("{model}", model)
     if _MODELS_SUFFIX.search(url):
         return url.rstrip("/")
-    return url.rstrip("/") + "/models/" + model
+    base = url.rstrip("/")
+    if base.endswith("/models"):  # the legacy base written with its `/models`
+        return base + "/" + model
+    return base + "/models/" + model
 
 
 # --- conversion ---------------------------------------------------------------------------
@@ -297,9 +321,36 @@ def _make_converter() -> cattrs.Converter:
     for cls in _NESTED:
         attrs.resolve_types(cls)
         renames = {f.name: override(rename=wire_name(cls, f.name)) for f in attrs.fields(cls)}
-        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv, **renames))
+        # each field is checked as it is structured, not by the constructor: the constructor
+        # stops at the first bad field, and does not run at all when a nested object is bad
+        checked = {
+            f.name: override(
+                rename=wire_name(cls, f.name),
+                struct_hook=_checked(conv.get_structure_hook(f.type), f),
+            )
+            for f in attrs.fields(cls)
+            if f.metadata.get("checks")
+        }
+        conv.register_structure_hook(
+            cls, make_dict_structure_fn(cls, conv, **{**renames, **checked})
+        )
         conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **renames))
     return conv
+
+
+def _checked(
+    hook: Callable[[Any, Any], Any], field: attrs.Attribute[Any]
+) -> Callable[[Any, Any], Any]:
+    def structure(value: Any, type_: Any) -> Any:
+        result = hook(value, type_)
+        for check in field.metadata["checks"]:
+            try:
+                check(None, field, result)
+            except _FieldError as exc:  # cattrs already knows the path
+                raise ValueError(str(exc)) from None
+        return result
+
+    return structure
 
 
 CONVERTER = _make_converter()
@@ -330,6 +381,7 @@ def parse_settings(data: Any) -> Settings:
         return Settings()
     if not isinstance(data, Mapping):
         raise SettingsError(f"{SECTION}: settings must be a JSON object (got {data!r})")
+    lines = []
     try:
         settings = CONVERTER.structure(dict(data), Settings)
     except Exception as exc:  # cattrs raises ClassValidationError; anything else is a bug here
@@ -338,27 +390,20 @@ def parse_settings(data: Any) -> Settings:
             if isinstance(exc, cattrs.BaseValidationError)
             else [f"{exc} @ {SECTION}"]
         )
-        lines = []
         for problem in problems:
             message, _, where = problem.rpartition(" @ ")
             message, _, field = message.partition("\x00")
             segments = where.split(".")[1:] + ([field] if field else [])
             lines.append(f"{_wire_path(segments)} {message}")
+    # checked on the raw object so that it is reported along with any other bad setting
+    fim = data.get("fim")
+    if isinstance(fim, Mapping):
+        custom = [fim.get("prefix"), fim.get("suffix"), fim.get("middle")]
+        if any(t is not None for t in custom) and not all(isinstance(t, str) and t for t in custom):
+            lines.append(f"{SECTION}.fim: a custom template needs all of prefix, suffix and middle")
+    if lines:
         raise SettingsError("; ".join(sorted(set(lines)))) from None
-    if settings.backend == "huggingface":
-        pass  # the parameter ranges above are the serverless API's
-    if "{" in settings.url.replace("{model}", "") or not re.match(r"https?://[^/\s]+", settings.url):
-        raise SettingsError(
-            f"{SECTION}.url must be an http(s) URL, optionally with {{model}} (got {settings.url!r})"
-        )
-    if not settings.model.strip():
-        raise SettingsError(f"{SECTION}.model must not be empty")
-    fim = settings.fim
-    custom = [fim.prefix, fim.suffix, fim.middle]
-    if any(t is not None for t in custom) and not all(t for t in custom):
-        raise SettingsError(
-            f"{SECTION}.fim: a custom template needs all of prefix, suffix and middle"
-        )
+    # the parameter ranges above are the serverless API's (the only backend so far)
     return settings
 
 

@@ -65,7 +65,7 @@ class CompletionCache(Generic[V]):
             task = asyncio.ensure_future(run())
             entry = (task, [0])
             self._inflight[key] = entry
-            task.add_done_callback(lambda _: self._inflight.pop(key, None))
+            task.add_done_callback(lambda done: self._forget(key, done))
         else:
             self.shared += 1
         task, waiters = entry
@@ -78,7 +78,15 @@ class CompletionCache(Generic[V]):
             waiters[0] -= 1
             if waiters[0] <= 0 and not task.done():
                 task.cancel()
+                # a caller arriving before the cancellation lands must start afresh, not join
+                # a dying call and receive a CancelledError it did not ask for
+                self._forget(key, task)
             raise
         finally:
             if task.done():
                 waiters[0] = max(0, waiters[0] - 1)
+
+    def _forget(self, key: str, task: asyncio.Task[V]) -> None:
+        entry = self._inflight.get(key)
+        if entry is not None and entry[0] is task:
+            del self._inflight[key]

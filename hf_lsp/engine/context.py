@@ -74,7 +74,7 @@ def window(doc: Document, line: int, index: int, settings: ContextSettings) -> W
         prefix_parts.append(lines[i])
     prefix = "".join(reversed(prefix_parts))
     if len(prefix) > settings.max_prefix_chars:  # a single very long cursor line
-        prefix = prefix[-settings.max_prefix_chars :]
+        prefix = prefix[len(prefix) - settings.max_prefix_chars :]  # not [-0:] when 0
 
     suffix_parts = [after + ending]
     budget = settings.max_suffix_chars - len(suffix_parts[0])

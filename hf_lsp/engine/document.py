@@ -52,8 +52,8 @@ def column_to_index(line: str, column: int, encoding: str = UTF16) -> int:
 
 
 def index_to_column(line: str, index: int, encoding: str = UTF16) -> int:
-    """Map a Python string index on ``line`` to an LSP character offset."""
-    prefix = line[:index]
+    """Map a Python string index on ``line`` to an LSP character offset (clamped to the line)."""
+    prefix = line.rstrip("\r\n")[: max(index, 0)]
     if encoding == UTF32 or prefix.isascii():
         return len(prefix)
     return sum(_units(ch, encoding) for ch in prefix)

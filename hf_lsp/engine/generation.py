@@ -49,6 +49,8 @@ Exchange = Callable[[str, Mapping[str, Any], int, str], None]
 class Backend(Protocol):
     """One wire format. Raises :class:`hf_lsp.errors.BackendError` and nothing else."""
 
-    async def generate(self, request: GenerationRequest) -> Generation: ...
+    async def generate(
+        self, request: GenerationRequest, timeout: float | None = None
+    ) -> Generation: ...
 
     async def aclose(self) -> None: ...

@@ -1,0 +1,148 @@
+"""The ``hf-lsp`` command: serve LSP on stdio or TCP, or run one completion from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hf_lsp import __version__, logs
+from hf_lsp.configuration import Configuration, section_of
+from hf_lsp.engine.context import language_from_path
+from hf_lsp.engine.document import Document
+from hf_lsp.errors import SettingsError
+from hf_lsp.redact import MASK, redact, scan_for_tokens
+from hf_lsp.settings import Settings, merge, parse_settings
+
+log = logging.getLogger("hf_lsp.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hf-lsp",
+        description="Code generation from Hugging Face models, as a language server.",
+    )
+    parser.add_argument("--version", action="version", version=f"hf-lsp {__version__}")
+    parser.add_argument("--stdio", action="store_true", help="serve on stdio (the default)")
+    parser.add_argument("--tcp", action="store_true", help="serve on TCP instead of stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="TCP host (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=2087, help="TCP port (default 2087)")
+    _common(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    complete = commands.add_parser(
+        "complete",
+        help="complete once at FILE:LINE:COL and print the result",
+        description="Run the completion pipeline once, as an editor would, and print the text.",
+    )
+    complete.add_argument("target", metavar="FILE:LINE:COL", help="1-based line and column")
+    complete.add_argument("--settings", metavar="FILE.json",
+                          help="settings: the same JSON object as initializationOptions")
+    complete.add_argument("--backend", help="override the backend setting")
+    complete.add_argument("--url", help="override the url setting")
+    complete.add_argument("--model", help="override the model setting")
+    complete.add_argument("--show-request", action="store_true",
+                          help="also print the request sent (token hidden) and the raw response")
+    _common(complete)
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-file", metavar="PATH", default=argparse.SUPPRESS,
+                        help="write logs to PATH instead of stderr")
+    parser.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help="more logs (-vv: every LSP message too)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    verbose = getattr(args, "verbose", 0)
+    logs.setup(verbose, getattr(args, "log_file", None))
+    if args.command == "complete":
+        return asyncio.run(complete(args))
+    return serve(args)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from hf_lsp.server import create_server
+
+    server = create_server()
+    if args.tcp:
+        log.info("serving on %s:%d", args.host, args.port)
+        server.start_tcp(args.host, args.port)
+    else:
+        server.start_io()
+    return 0
+
+
+def parse_target(target: str) -> tuple[Path, int, int]:
+    """``FILE:LINE:COL`` (1-based) → (path, line, column); the file name may hold colons."""
+    path, line, column = target.rsplit(":", 2) if target.count(":") >= 2 else (target, "", "")
+    try:
+        return Path(path), int(line), int(column)
+    except ValueError:
+        raise SettingsError(f"expected FILE:LINE:COL with numbers, got {target!r}") from None
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    raw: Mapping[str, Any] = {}
+    if args.settings:
+        try:
+            loaded = json.loads(Path(args.settings).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SettingsError(f"cannot read {args.settings}: {exc}") from None
+        section = section_of(loaded)
+        if section is None:
+            raise SettingsError(f"{args.settings} holds no hf-lsp settings object")
+        raw = section
+    overrides = {k: getattr(args, k) for k in ("backend", "url", "model") if getattr(args, k)}
+    merged = merge(raw, overrides)
+    scan_for_tokens(merged)
+    return parse_settings(merged)
+
+
+async def complete(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(args)
+        path, line, column = parse_target(args.target)
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except SettingsError as exc:
+        print(f"hf-lsp: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"hf-lsp: cannot read {args.target}: {exc.strerror}", file=sys.stderr)
+        return 2
+    show = _show_exchange if args.show_request else None
+    config = Configuration(settings, on_exchange=show)
+    if args.show_request:
+        print(f"# token: {config.token_source}")
+    doc = Document(path.resolve().as_uri(), text, language_from_path(path.name))
+    row = min(max(line - 1, 0), len(doc.lines) - 1)
+    index = min(max(column - 1, 0), len(doc.line_text(row)))
+    try:
+        outcome = await config.engine.complete(doc, row, index)
+    finally:
+        await config.aclose()
+    if outcome.error:
+        print(f"hf-lsp: {redact(outcome.error)}", file=sys.stderr)
+        return 1
+    if args.show_request:
+        print("# completion")
+    if not outcome.completions:
+        print("hf-lsp: no completion here", file=sys.stderr)
+        return 0
+    for i, completion in enumerate(outcome.completions):
+        if i:
+            print("# alternative")
+        print(completion.text)
+    return 0
+
+
+def _show_exchange(url: str, body: Mapping[str, Any], status: int, raw: str) -> None:
+    print(f"# request\nPOST {url}\nAuthorization: Bearer {MASK}")
+    print(redact(json.dumps(body, indent=2, ensure_ascii=False)))
+    print(f"# response {status}\n{redact(raw)}")

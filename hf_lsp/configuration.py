@@ -1,0 +1,137 @@
+"""The settings in force: layered from the editor's sources, validated, applied without a restart.
+
+Layers, later ones winning key by key: the settings the server was built with,
+``initializationOptions``, the last ``workspace/didChangeConfiguration`` push, the last
+``workspace/configuration`` pull. A bad setting is reported once and the last good settings
+stay in force. Applying rebuilds only what changed: a new endpoint or token → a new backend.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from hf_lsp.backends import make_backend
+from hf_lsp.engine.completion import CompletionEngine
+from hf_lsp.engine.generation import Backend, Exchange
+from hf_lsp.errors import SettingsError
+from hf_lsp.redact import scan_for_tokens
+from hf_lsp.settings import (
+    SECTION,
+    Settings,
+    merge,
+    parse_settings,
+    to_json,
+    unknown_keys,
+    wire_name,
+)
+from hf_lsp.token import resolve_token
+
+log = logging.getLogger(__name__)
+
+LAYERS = ("init", "push", "pull")
+def section_of(data: Any) -> Mapping[str, Any] | None:
+    """Our settings inside what a client sent: ``{"hfLsp": {...}}`` or the object itself."""
+    if not isinstance(data, Mapping):
+        return None
+    inner = data.get(SECTION)
+    if isinstance(inner, Mapping):
+        return inner
+    if inner is not None:
+        return {SECTION: inner}  # let validation name the bad value
+    known = {wire_name(Settings, f.name) for f in Settings.__attrs_attrs__}
+    return data if any(key in known for key in data) else None
+
+
+class Configuration:
+    """Holds the layers, the settings in force, the token and the completion engine."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        alert: Callable[[str, str], None] | None = None,
+        on_exchange: Exchange | None = None,
+    ) -> None:
+        self.base = settings or Settings()
+        self.layers: dict[str, Mapping[str, Any]] = dict.fromkeys(LAYERS, {})
+        self._transport = transport
+        self._alert = alert
+        self._on_exchange = on_exchange
+        self._reported: set[str] = set()
+        self.settings = self.base
+        self.token, self.token_source = resolve_token(self.base.api_token)
+        self.engine = CompletionEngine(
+            self.settings, self._backend(self.settings), alert=alert
+        )
+        self._backend_key = self._key(self.settings)
+
+    def _key(self, settings: Settings) -> tuple[Any, ...]:
+        return (settings.backend, settings.endpoint(), self.token, settings.request_timeout)
+
+    def _backend(self, settings: Settings) -> Backend:
+        return make_backend(
+            settings, self.token, transport=self._transport, on_exchange=self._on_exchange
+        )
+
+    def raw(self) -> dict[str, Any]:
+        """The merged layers, as the JSON they came in."""
+        data = to_json(self.base)
+        if self.base.api_token:
+            data["apiToken"] = self.base.api_token
+        for layer in LAYERS:
+            data = merge(data, self.layers[layer])
+        return data
+
+    async def update(self, layer: str, data: Any) -> bool:
+        """Replace one layer and apply the result; ``False`` when it was rejected."""
+        section = section_of(data) if data is not None else {}
+        if section is None:
+            log.info("ignoring settings without an %s section: %s", SECTION, list(data or ()))
+            return True
+        scan_for_tokens(dict(section))
+        previous = self.layers[layer]
+        self.layers[layer] = section
+        raw = self.raw()
+        for key in unknown_keys(section):
+            log.warning("unknown setting %s (ignored)", key)
+        try:
+            settings = parse_settings(raw)
+        except SettingsError as exc:
+            self.layers[layer] = previous
+            self._report(str(exc))
+            return False
+        await self.apply(settings)
+        return True
+
+    async def apply(self, settings: Settings) -> None:
+        self.token, self.token_source = resolve_token(settings.api_token)
+        backend = None
+        key = self._key(settings)
+        if key != self._backend_key:
+            backend = self._backend(settings)
+            self._backend_key = key
+        await self.engine.reconfigure(settings, backend)
+        self.settings = settings
+        self._reported.clear()
+        log.info(
+            "settings applied: backend %s, endpoint %s, model %s, token from %s",
+            settings.backend,
+            settings.endpoint(),
+            settings.model,
+            self.token_source,
+        )
+
+    def _report(self, message: str) -> None:
+        log.error("invalid settings, keeping the previous ones: %s", message)
+        if message not in self._reported:
+            self._reported.add(message)
+            if self._alert is not None:
+                self._alert("settings", f"hf-lsp: invalid settings: {message}")
+
+    async def aclose(self) -> None:
+        await self.engine.aclose()

@@ -1,0 +1,17 @@
+"""LSP handlers: each converts params, calls one service, converts the result back."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hf_lsp.server import HfLanguageServer
+
+
+def register_all(server: HfLanguageServer) -> None:
+    from hf_lsp.handlers import completion, configuration, documents, lifecycle
+
+    lifecycle.register(server)
+    configuration.register(server)
+    documents.register(server)
+    completion.register(server)

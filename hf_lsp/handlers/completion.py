@@ -1,0 +1,95 @@
+"""``textDocument/inlineCompletion`` (ghost text) and ``textDocument/completion`` (a list item)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from hf_lsp.engine.completion import Outcome
+
+if TYPE_CHECKING:
+    from hf_lsp.server import HfLanguageServer
+
+log = logging.getLogger(__name__)
+
+_WORD_BEFORE = re.compile(r"\w*$")
+LABEL_LIMIT = 60
+
+
+async def _complete(
+    ls: HfLanguageServer, uri: str, position: types.Position
+) -> tuple[Outcome, types.Position] | None:
+    doc = ls.documents.get(uri)
+    if doc is None:
+        log.warning("completion asked for %s, which is not open", uri)
+        return None
+    encoding = ls.position_encoding
+    line, index = doc.clamp(position.line, position.character, encoding)
+    outcome = await ls.configuration.engine.complete(doc, line, index)
+    at = types.Position(*doc.position_of(line, index, encoding))
+    return outcome, at
+
+
+def client_has_inline(ls: HfLanguageServer) -> bool:
+    text_document = ls.client_capabilities.text_document
+    return bool(text_document and text_document.inline_completion is not None)
+
+
+def register(server: HfLanguageServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(
+        ls: HfLanguageServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList | None:
+        result = await _complete(ls, params.text_document.uri, params.position)
+        if result is None:
+            return None
+        outcome, at = result
+        cursor = types.Range(start=at, end=at)  # insert at the cursor: nothing typed is replaced
+        return types.InlineCompletionList(
+            items=[
+                types.InlineCompletionItem(insert_text=c.text, range=cursor)
+                for c in outcome.completions
+            ]
+        )
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
+    async def completion(
+        ls: HfLanguageServer, params: types.CompletionParams
+    ) -> types.CompletionList | None:
+        if client_has_inline(ls):
+            return None  # the client shows the same suggestion as ghost text
+        result = await _complete(ls, params.text_document.uri, params.position)
+        if result is None:
+            return None
+        outcome, at = result
+        doc = ls.documents.get(params.text_document.uri)
+        items = []
+        for c in outcome.completions:
+            assert doc is not None
+            word = _WORD_BEFORE.search(doc.line_text(c.line)[: c.index])
+            typed = word.group(0) if word else ""
+            start = types.Position(
+                *doc.position_of(c.line, c.index - len(typed), ls.position_encoding)
+            )
+            first = (typed + c.text).strip().splitlines()[0] if (typed + c.text).strip() else c.text
+            items.append(
+                types.CompletionItem(
+                    label=first if len(first) <= LABEL_LIMIT else first[:LABEL_LIMIT] + "…",
+                    kind=types.CompletionItemKind.Snippet,
+                    detail=f"hf-lsp · {ls.configuration.settings.model}",
+                    documentation=types.MarkupContent(
+                        kind=types.MarkupKind.Markdown, value=f"```\n{typed + c.text}\n```"
+                    ),
+                    filter_text=typed + c.text,
+                    sort_text="0",
+                    insert_text_format=types.InsertTextFormat.PlainText,
+                    text_edit=types.TextEdit(
+                        range=types.Range(start=start, end=at), new_text=typed + c.text
+                    ),
+                )
+            )
+        # incomplete: the next keystroke asks again (answered from the cache when it can be)
+        return types.CompletionList(is_incomplete=True, items=items)

@@ -1,0 +1,45 @@
+"""initialize / initialized / shutdown, and the ``hfLsp/status`` request."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+if TYPE_CHECKING:
+    from hf_lsp.server import HfLanguageServer
+
+log = logging.getLogger(__name__)
+
+STATUS = "hfLsp/status"
+
+
+def register(server: HfLanguageServer) -> None:
+    @server.feature(types.INITIALIZE)
+    async def initialize(ls: HfLanguageServer, params: types.InitializeParams) -> None:
+        logging.getLogger("hf_lsp").addHandler(ls.log_handler)
+        client = params.client_info.name if params.client_info else "an unknown client"
+        log.info("hf-lsp %s serving %s (positions in %s)", ls.version, client, ls.position_encoding)
+        await ls.configuration.update("init", params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: HfLanguageServer, params: types.InitializedParams) -> None:
+        from hf_lsp.handlers.configuration import pull
+
+        await pull(ls)
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: HfLanguageServer, params: Any) -> None:
+        for task in list(ls.tasks):
+            task.cancel()
+        await ls.configuration.aclose()
+        logging.getLogger("hf_lsp").removeHandler(ls.log_handler)
+
+    @server.feature(STATUS)
+    def status(ls: HfLanguageServer, params: Any) -> dict[str, Any]:
+        figures = dict(ls.configuration.engine.status())
+        figures["tokenSource"] = ls.configuration.token_source
+        figures["documents"] = len(ls.documents)
+        figures["version"] = ls.version
+        return figures

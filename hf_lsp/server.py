@@ -1,0 +1,103 @@
+"""The language server: built by :func:`create_server`, with handlers registered from ``handlers/``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+import httpx
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+
+from hf_lsp import __version__
+from hf_lsp.configuration import Configuration
+from hf_lsp.engine.document import DocumentStore
+from hf_lsp.logs import EditorLogHandler
+from hf_lsp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_MESSAGE_TYPES = {
+    logging.ERROR: types.MessageType.Error,
+    logging.WARNING: types.MessageType.Warning,
+    logging.INFO: types.MessageType.Info,
+}
+
+
+class HfLspProtocol(LanguageServerProtocol):
+    """pygls's protocol, answering requests whose params cannot be read instead of dropping them."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if "id" in data and "method" in data:
+                self._send_response(data["id"], None, exc.to_response_error())
+            raise
+
+
+class HfLanguageServer(LanguageServer):
+    """The server object: documents, configuration and the completion engine hang off it."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__("hf-lsp", __version__, protocol_cls=HfLspProtocol)
+        self.documents = DocumentStore()
+        self.transport = transport
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.configuration = Configuration(
+            settings, transport=transport, alert=lambda _cause, message: self.show(message)
+        )
+        self.log_handler = EditorLogHandler(self.send_log)
+
+    @property
+    def position_encoding(self) -> str:
+        try:
+            return str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+        except RuntimeError:  # before initialize
+            return str(types.PositionEncodingKind.Utf16)
+
+    def send_log(self, level: int, message: str) -> None:
+        kind = _MESSAGE_TYPES.get(level, types.MessageType.Log)
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def show(self, message: str, level: int = logging.ERROR) -> None:
+        """A pop-up, for what the user must act on (callers make sure it is once per cause)."""
+        kind = _MESSAGE_TYPES.get(level, types.MessageType.Info)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def run_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run a background coroutine, keep a reference, and log what it raises."""
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self.tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("%s failed: %s", name, t.exception(), exc_info=t.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # pygls would pop up "Error in server" for every bad message: log it instead
+        log.error("%s: %s", getattr(source, "__name__", source), error)
+
+
+def create_server(
+    settings: Settings | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> HfLanguageServer:
+    """A fully wired server. ``settings`` replaces the defaults, ``transport`` the network."""
+    from hf_lsp.handlers import register_all
+
+    server = HfLanguageServer(settings, transport)
+    register_all(server)
+    return server

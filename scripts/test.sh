@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: makes .venv, installs hf-lsp with its test
+# dependencies, then runs lint, type checks and pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[dev]'
+.venv/bin/ruff check hf_lsp tests
+.venv/bin/mypy
+# pytest exits 5 when it collects nothing: that fails this script too
+.venv/bin/python -m pytest "$@"
