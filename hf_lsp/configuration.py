@@ -37,6 +37,8 @@ def section_of(data: Any) -> Mapping[str, Any] | None:
     """Our settings inside what a client sent: ``{"hfLsp": {...}}`` or the object itself."""
     if not isinstance(data, Mapping):
         return None
+    if not data:
+        return data
     inner = data.get(SECTION)
     if isinstance(inner, Mapping):
         return inner

@@ -32,6 +32,8 @@ class HfLspProtocol(LanguageServerProtocol):
     """pygls's protocol, answering requests whose params cannot be read instead of dropping them."""
 
     def structure_message(self, data: dict[str, Any]) -> Any:
+        if "jsonrpc" in data and "method" in data and "params" not in data:
+            data = {**data, "params": None}  # JSON-RPC lets a request omit its params
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:
@@ -60,9 +62,12 @@ class HfLanguageServer(LanguageServer):
     @property
     def position_encoding(self) -> str:
         try:
-            return str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+            encoding = self.workspace.position_encoding
         except RuntimeError:  # before initialize
-            return str(types.PositionEncodingKind.Utf16)
+            encoding = None
+        if isinstance(encoding, types.PositionEncodingKind):
+            return encoding.value
+        return encoding or types.PositionEncodingKind.Utf16.value
 
     def send_log(self, level: int, message: str) -> None:
         kind = _MESSAGE_TYPES.get(level, types.MessageType.Log)

@@ -115,3 +115,26 @@ async def inline(client: LanguageClient, uri: str, line: int, character: int,
     if result is None:
         return []
     return list(result.items) if isinstance(result, types.InlineCompletionList) else list(result)
+
+
+async def wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Poll until ``predicate()`` is truthy (notifications arrive asynchronously)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {predicate}")
+        await asyncio.sleep(0.02)
+
+
+def logged(client: LanguageClient, text: str) -> list[str]:
+    return [m.message for m in client.log_messages if text in m.message]
+
+
+def shown(client: LanguageClient, text: str = "") -> list[str]:
+    return [m.message for m in client.messages if text in m.message]

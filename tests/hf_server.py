@@ -506,7 +506,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(_error(400, f"Unreadable request body: {exc}"))
             return
-        request = fake._record(self.command, self.path, self.headers, raw)
+        request = fake._record(self.command, self.path, dict(self.headers.items()), raw)
         fault = fake._take_fault(request.model)
         if fault is not None and fault.kind == "drop":
             self.close_connection = True
