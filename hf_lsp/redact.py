@@ -16,13 +16,18 @@ _lock = threading.Lock()
 _secrets: set[str] = set()
 _pattern: re.Pattern[str] | None = None
 
+# each alternative: (?P<keep>what stays) then the secret itself
 _GENERIC = re.compile(
     r"(?P<hf>\bhf_[A-Za-z0-9]{8,})"
-    r"|(?P<bearer>(?<=Bearer )[^\s\"',}\]]+)"
-    r"|(?P<key>(?<=[\"']apiToken[\"']: [\"'])[^\"']+)"
-    r"|(?P<key2>(?<=[\"']apiToken[\"']:[\"'])[^\"']+)"
-    r"|(?P<attr>(?<=api_token=[\"'])[^\"']+)",
+    r"|(?P<bearer_keep>\bBearer\s+|(?i:authorization[\"']?\s*[:=]\s*[\"']?bearer\s+))"
+    r"(?P<bearer>[^\s\"',}\]]+)"
+    r"|(?P<key_keep>(?i:[\"']?(?:apiToken|api_token|token)[\"']?\s*[:=]\s*[\"']))(?P<key>[^\"']+)",
 )
+
+
+def _mask(match: re.Match[str]) -> str:
+    keep = match.group("bearer_keep") or match.group("key_keep") or ""
+    return keep + MASK
 
 
 def register_secret(value: str | None) -> None:
@@ -43,7 +48,7 @@ def redact(text: str) -> str:
     pattern = _pattern
     if pattern is not None:
         text = pattern.sub(MASK, text)
-    return _GENERIC.sub(MASK, text)
+    return _GENERIC.sub(_mask, text)
 
 
 def scan_for_tokens(data: dict[str, object]) -> None:

@@ -1,4 +1,4 @@
-"""The language server: built by :func:`create_server`, with handlers registered from ``handlers/``."""
+"""The language server: built by :func:`create_server`, handlers registered from ``handlers/``."""
 
 from __future__ import annotations
 

@@ -75,7 +75,8 @@ class _RangeValidator:
             or (self.lo is not None and value < self.lo)
             or (self.hi is not None and value > self.hi)
         ):
-            raise _FieldError(attr.name, f"must be {describe_range(self.lo, self.hi)} (got {value!r})")
+            bounds = describe_range(self.lo, self.hi)
+            raise _FieldError(attr.name, f"must be {bounds} (got {value!r})")
 
 
 @attrs.frozen
@@ -84,7 +85,8 @@ class _ChoiceValidator:
 
     def __call__(self, inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
         if value is not None and value not in self.choices:
-            raise _FieldError(attr.name, f"must be one of {', '.join(self.choices)} (got {value!r})")
+            allowed = ", ".join(self.choices)
+            raise _FieldError(attr.name, f"must be one of {allowed} (got {value!r})")
 
 
 def _check_url(inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
@@ -199,7 +201,7 @@ class Context:
 
 @attrs.frozen
 class MaxNewTokens:
-    """`max_new_tokens` chosen by where the cursor is (when `parameters.max_new_tokens` is unset)."""
+    """`max_new_tokens` by where the cursor is (when `parameters.max_new_tokens` is unset)."""
 
     mid_line: int = _setting(
         24, "Cursor before other text on its line: finish this line only.", lo=1, hi=4096
@@ -331,10 +333,15 @@ def _make_converter() -> cattrs.Converter:
             for f in attrs.fields(cls)
             if f.metadata.get("checks")
         }
+        # cattrs types the per-field overrides as **kwargs of its boolean options: hence Any
+        structure_overrides: dict[str, Any] = {**renames, **checked}
+        unstructure_overrides: dict[str, Any] = dict(renames)
         conv.register_structure_hook(
-            cls, make_dict_structure_fn(cls, conv, **{**renames, **checked})
+            cls, make_dict_structure_fn(cls, conv, **structure_overrides)
         )
-        conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **renames))
+        conv.register_unstructure_hook(
+            cls, make_dict_unstructure_fn(cls, conv, **unstructure_overrides)
+        )
     return conv
 
 
@@ -414,7 +421,10 @@ def _wire_path(segments: list[str]) -> str:
     for segment in segments:
         field = None
         if cls is not None:
-            field = next((f for f in attrs.fields(cls) if segment in (f.name, wire_name(cls, f.name))), None)
+            field = next(
+                (f for f in attrs.fields(cls) if segment in (f.name, wire_name(cls, f.name))),
+                None,
+            )
         if field is None or cls is None:
             out.append(segment)
             cls = None

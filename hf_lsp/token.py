@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 def token_file_path(env: Mapping[str, str] | None = None) -> Path:
-    """Where ``huggingface-cli login`` stores the token: ``$HF_TOKEN_PATH`` or ``$HF_HOME/token``."""
+    """Where ``huggingface-cli login`` keeps the token: ``$HF_TOKEN_PATH`` or ``$HF_HOME/token``."""
     env = os.environ if env is None else env
     if env.get("HF_TOKEN_PATH"):
         return Path(env["HF_TOKEN_PATH"]).expanduser()

@@ -62,6 +62,7 @@ async def start(tmp_path: Path) -> AsyncIterator[Starter]:
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
         configuration: dict[str, Any] | None = None,
+        root_uri: str | None = None,
     ) -> LanguageClient:
         config = ClientServerConfig(
             server_command=[sys.executable, "-m", "hf_lsp", *(args or ["-v"])],
@@ -78,6 +79,7 @@ async def start(tmp_path: Path) -> AsyncIterator[Starter]:
                 capabilities=capabilities(profile),
                 initialization_options=settings,
                 client_info=types.ClientInfo(name=f"pytest-{profile}"),
+                root_uri=root_uri,
             )
         )
         return client

@@ -31,3 +31,14 @@ async def test_inline_completion_sends_the_right_request(
     assert prompt.startswith("<fim_prefix># Path: /work/demo.py\ndef add(a, b):\n    ")
     assert prompt.endswith("<fim_suffix>\n<fim_middle>")
     assert CONTINUATION not in prompt
+
+
+async def test_the_prompt_names_the_file_relative_to_the_workspace(
+    start: Starter, hf: FakeInferenceServer
+) -> None:
+    client = await start({"url": hf.base_url}, root_uri="file:///work")
+    uri = open_doc(client, "fn add(a: i32, b: i32) -> i32 {\n    \n}\n",
+                   uri="file:///work/src/my%20lib.rs", language="rust")
+    await inline(client, uri, 1, 4)
+    prompt = hf.generation_requests()[0].body["inputs"]
+    assert prompt.startswith("<fim_prefix>// Path: src/my lib.rs\nfn add(")

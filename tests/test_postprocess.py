@@ -10,6 +10,7 @@ from hf_lsp.engine.postprocess import (
     Step,
     clean,
     cut_at_stop,
+    drop_leading_markers,
     drop_special_tokens,
     keep_first_line,
     stop_at_block_end,
@@ -18,9 +19,6 @@ from hf_lsp.engine.postprocess import (
     trim_trailing_space,
 )
 from hf_lsp.engine.prompts import COMMON_SPECIAL, TEMPLATES
-
-STARCODER = TEMPLATES["starcoder"]
-TOKENS = tuple(dict.fromkeys((*STARCODER.special_tokens, *COMMON_SPECIAL)))
 
 
 def cleanup(
@@ -46,6 +44,7 @@ def cleanup(
 def test_pipeline_order() -> None:
     assert PIPELINE == (
         strip_echo,
+        drop_leading_markers,
         cut_at_stop,
         drop_special_tokens,
         keep_first_line,
@@ -63,7 +62,8 @@ def test_pipeline_order() -> None:
     [
         pytest.param("starcoder", "<fim_prefix>a = <fim_suffix>\n<fim_middle>1", "1",
                      id="echo-with-special-tokens"),
-        pytest.param("starcoder", "a = \n1", "1", id="echo-without-special-tokens"),
+        pytest.param("starcoder", "a = \n1", "a = \n1",
+                     id="short-echo-without-special-tokens-is-not-trusted"),
         pytest.param("codellama", "<PRE> a =  <SUF>\n <MID>1", "1", id="codellama-echo"),
         pytest.param("codestral", "[SUFFIX]\n[PREFIX]a = 1", "1", id="codestral-echo"),
         pytest.param("starcoder", "1", "1", id="no-echo"),
@@ -73,6 +73,38 @@ def test_pipeline_order() -> None:
 )
 def test_strip_echo(family: str, text: str, expected: str) -> None:
     assert strip_echo(text, cleanup("a = ", "\n", family=family)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("def long_enough(x):\n    \n    return x", "    return x",
+                     id="long-echo-without-markers"),
+        pytest.param("def long_enough(x):\n    return x", "def long_enough(x):\n    return x",
+                     id="not-an-echo"),
+    ],
+)
+def test_strip_echo_without_markers_needs_a_real_prompt(text: str, expected: str) -> None:
+    assert strip_echo(text, cleanup("def long_enough(x):\n    ", "\n")) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("<fim_middle>x = 1", "x = 1", id="one"),
+        pytest.param("<fim_middle><fim_middle>x = 1<|endoftext|>", "x = 1<|endoftext|>",
+                     id="repeated-and-only-leading"),
+        pytest.param("x<fim_middle>", "x<fim_middle>", id="not-leading"),
+    ],
+)
+def test_drop_leading_markers(text: str, expected: str) -> None:
+    assert drop_leading_markers(text, cleanup()) == expected
+
+
+def test_a_leading_marker_does_not_empty_the_completion() -> None:
+    assert clean("<fim_middle>return x<|endoftext|>", cleanup("def f(x):\n    ", "\n")) == (
+        "return x"
+    )
 
 
 # --- cut_at_stop --------------------------------------------------------------------------------
@@ -333,7 +365,3 @@ def test_clean_runs_the_given_steps_only() -> None:
     assert clean("x<|endoftext|>", cleanup(), steps) == "X<|ENDOFTEXT|>"
     assert clean("  ", cleanup(), steps) == ""
     assert calls == ["x<|endoftext|>", "  "]
-
-
-def test_tokens_helper_covers_common_special() -> None:
-    assert set(COMMON_SPECIAL) <= set(TOKENS)

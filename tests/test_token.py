@@ -169,6 +169,8 @@ def test_token_file_path_default_is_under_home() -> None:
         pytest.param('{"apiToken":"compact-json"}', "compact-json", id="json-key-compact"),
         pytest.param("{'apiToken': 'python-repr'}", "python-repr", id="python-repr"),
         pytest.param("Settings(api_token='attr-repr', model='m')", "attr-repr", id="attrs-repr"),
+        pytest.param('{"apiToken":   "wide-json"}', "wide-json", id="json-key-wide"),
+        pytest.param("authorization: bearer lower-case", "lower-case", id="bearer-lower"),
     ],
 )
 def test_redact_patterns(text: str, secret: str) -> None:
@@ -183,6 +185,7 @@ def test_redact_patterns(text: str, secret: str) -> None:
         pytest.param("import hf_lsp.settings", id="module-name"),
         pytest.param("hf_short", id="short-hf-word"),
         pytest.param("no secrets here", id="plain"),
+        pytest.param("Missing bearer token in the request", id="prose-about-bearer"),
         pytest.param('{"model": "bigcode/starcoder2-15b"}', id="settings-without-token"),
     ],
 )

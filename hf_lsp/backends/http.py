@@ -72,7 +72,10 @@ def json_or_none(text: str) -> Any:
 
 
 def error_text(data: Any, fallback: str) -> str:
-    """The human part of an error body: ``{"error": ...}``, ``{"error": {"message"}}``, ``{"detail"}``."""
+    """The human part of an error body.
+
+    ``{"error": str}``, ``{"error": {"message"}}``, ``{"detail"}`` or the raw text.
+    """
     if isinstance(data, Mapping):
         for key in ("error", "detail", "message"):
             value = data.get(key)

@@ -116,7 +116,10 @@ class CompletionEngine:
             await previous.aclose()
             self._blocked_until = 0.0
             self._backoff = 0.0
-        if (old.cache.size, old.cache.ttl_seconds) != (settings.cache.size, settings.cache.ttl_seconds):
+        if (old.cache.size, old.cache.ttl_seconds) != (
+            settings.cache.size,
+            settings.cache.ttl_seconds,
+        ):
             self.cache = CompletionCache(
                 settings.cache.size, settings.cache.ttl_seconds, timer=self._clock
             )
@@ -134,14 +137,20 @@ class CompletionEngine:
             return custom_template(fim.prefix, fim.suffix, fim.middle, base)
         return base
 
-    def build_request(self, doc: Document, line: int, index: int) -> tuple[GenerationRequest, Window]:
-        """The generation request for a cursor at ``(line, index)`` of ``doc``."""
+    def build_request(
+        self, doc: Document, line: int, index: int, path: str | None = None
+    ) -> tuple[GenerationRequest, Window]:
+        """The generation request for a cursor at ``(line, index)`` of ``doc``.
+
+        ``path`` is how the prompt names the file (e.g. relative to the workspace); by
+        default, the path of the document's URI.
+        """
         s = self.settings
         win = window(doc, line, index, s.context)
         template = self.template()
         prefix = win.prefix
         if s.context.include_file_path:
-            path = _display_path(doc.uri)
+            path = path or _display_path(doc.uri)
             prefix = path_header(path, doc.language_id or language_from_path(path)) + prefix
         prompt = template.render(prefix, win.suffix) if s.fim.enabled else prefix
         return GenerationRequest(
@@ -193,10 +202,12 @@ class CompletionEngine:
 
     # --- the request --------------------------------------------------------------------
 
-    async def complete(self, doc: Document, line: int, index: int) -> Outcome:
+    async def complete(
+        self, doc: Document, line: int, index: int, path: str | None = None
+    ) -> Outcome:
         """Completions for the cursor at ``(line, index)``; never raises a backend error."""
         self.figures.requests += 1
-        request, win = self.build_request(doc, line, index)
+        request, win = self.build_request(doc, line, index, path)
         if win.spot is Spot.MID_WORD:
             self.figures.skipped += 1
             log.debug("no completion in the middle of a word")

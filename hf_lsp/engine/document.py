@@ -1,8 +1,8 @@
-"""Open documents as lists of lines, with LSP positions in UTF-16, UTF-8 or UTF-32 units.
+r"""Open documents as lists of lines, with LSP positions in UTF-16, UTF-8 or UTF-32 units.
 
 A document is kept as its lines (each with its own line ending, the last one without), so an
 incremental edit touches only the lines it changes and reading the text around the cursor
-never joins the whole file. Line breaks are ``\\n``, ``\\r\\n`` and ``\\r``, as in LSP. A position
+never joins the whole file. Line breaks are ``\n``, ``\r\n`` and ``\r``, as in LSP. A position
 past the end of a line means the end of that line; past the last line, the end of the document.
 """
 

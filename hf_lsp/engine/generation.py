@@ -21,7 +21,8 @@ class GenerationRequest:
         return replace(self, options={**self.options, **options})
 
     def without_parameters(self, names: set[str]) -> GenerationRequest:
-        return replace(self, parameters={k: v for k, v in self.parameters.items() if k not in names})
+        kept = {k: v for k, v in self.parameters.items() if k not in names}
+        return replace(self, parameters=kept)
 
     def cache_key(self, namespace: str) -> str:
         """Identical (endpoint, model, prompt, parameters) → identical key."""

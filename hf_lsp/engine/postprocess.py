@@ -25,12 +25,33 @@ class Cleanup:
 Step = Callable[[str, Cleanup], str]
 
 
+ECHO_MIN_CHARS = 16  # a prompt shorter than this, stripped of its markers, may be real code
+
+
 def strip_echo(text: str, c: Cleanup) -> str:
-    """Drop an echoed prompt (servers default to ``return_full_text: true``)."""
-    for echo in (c.prompt, _without(c.prompt, c.special_tokens)):
-        if echo and text.startswith(echo):
-            return text[len(echo) :]
+    """Drop an echoed prompt (servers default to ``return_full_text: true``).
+
+    The echo may keep the FIM markers or lose them (a server that skips special tokens when
+    decoding); a marker-free echo is only trusted when it is long enough to be the prompt.
+    """
+    if c.prompt and text.startswith(c.prompt):
+        return text[len(c.prompt) :]
+    bare = _without(c.prompt, c.special_tokens)
+    if len(bare) >= ECHO_MIN_CHARS and text.startswith(bare):
+        return text[len(bare) :]
     return text
+
+
+def drop_leading_markers(text: str, c: Cleanup) -> str:
+    """Remove FIM markers at the very start (``<fim_middle>`` repeated), before stops apply."""
+    tokens = [t for t in c.special_tokens if t]
+    while True:
+        for token in tokens:
+            if text.startswith(token):
+                text = text[len(token) :]
+                break
+        else:
+            return text
 
 
 def cut_at_stop(text: str, c: Cleanup) -> str:
@@ -146,6 +167,7 @@ def trim_trailing_space(text: str, c: Cleanup) -> str:
 
 PIPELINE: tuple[Step, ...] = (
     strip_echo,
+    drop_leading_markers,
     cut_at_stop,
     drop_special_tokens,
     keep_first_line,

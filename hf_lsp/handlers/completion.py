@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from lsprotocol import types
 
@@ -28,9 +29,22 @@ async def _complete(
         return None
     encoding = ls.position_encoding
     line, index = doc.clamp(position.line, position.character, encoding)
-    outcome = await ls.configuration.engine.complete(doc, line, index)
+    outcome = await ls.configuration.engine.complete(doc, line, index, workspace_path(ls, uri))
     at = types.Position(*doc.position_of(line, index, encoding))
     return outcome, at
+
+
+def workspace_path(ls: HfLanguageServer, uri: str) -> str | None:
+    """The document's path relative to its workspace folder, as the prompt names it."""
+    try:
+        folders = [f.uri for f in ls.workspace.folders.values()] or [ls.workspace.root_uri]
+    except RuntimeError:  # no workspace before initialize
+        return None
+    for root in sorted((f for f in folders if f), key=len, reverse=True):
+        base = root.rstrip("/") + "/"
+        if uri.startswith(base):
+            return unquote(uri[len(base):])
+    return None
 
 
 def client_has_inline(ls: HfLanguageServer) -> bool:
