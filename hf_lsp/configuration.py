@@ -114,6 +114,8 @@ class Configuration:
         self.token, self.token_source = resolve_token(settings.api_token)
         backend = None
         key = self._key(settings)
+        if settings == self.settings and key == self._backend_key:
+            return  # the same settings again (a pull after the push): nothing to rebuild
         if key != self._backend_key:
             backend = self._backend(settings)
             self._backend_key = key
