@@ -8,9 +8,11 @@ stay in force. Applying rebuilds only what changed: a new endpoint or token → 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -48,6 +50,27 @@ def section_of(data: Any) -> Mapping[str, Any] | None:
     return data if any(key in known for key in data) else None
 
 
+HF_HOSTS = (".huggingface.co", ".hf.space", ".huggingface.cloud")
+
+
+def scoped_token(settings: Settings) -> tuple[str | None, str]:
+    """The token to send, and where it came from.
+
+    The `apiToken` setting goes to whatever backend is configured. A token found in the
+    environment or the login file is a Hugging Face token: it goes only to Hugging Face
+    (the `huggingface` and `tgi` backends, or a Hugging Face host), never to a local server.
+    """
+    token, source = resolve_token(settings.api_token)
+    if token is None or settings.api_token:
+        return token, source
+    host = (urlsplit(settings.endpoint()).hostname or "").lower()
+    if settings.backend in ("huggingface", "tgi") or host.endswith(HF_HOSTS) or host in (
+        "huggingface.co",
+    ):
+        return token, source
+    return None, f"none ({source} is only sent to Hugging Face)"
+
+
 class Configuration:
     """Holds the layers, the settings in force, the token and the completion engine."""
 
@@ -66,14 +89,22 @@ class Configuration:
         self._on_exchange = on_exchange
         self._reported: set[str] = set()
         self.settings = self.base
-        self.token, self.token_source = resolve_token(self.base.api_token)
+        self.token, self.token_source = scoped_token(self.base)
         self.engine = CompletionEngine(
             self.settings, self._backend(self.settings), alert=alert
         )
         self._backend_key = self._key(self.settings)
 
     def _key(self, settings: Settings) -> tuple[Any, ...]:
-        return (settings.backend, settings.endpoint(), self.token, settings.request_timeout)
+        """What the backend is built from: a change in any of it means a new backend."""
+        return (
+            settings.backend,
+            settings.endpoint(),
+            self.token,
+            settings.request_timeout,
+            settings.network,
+            json.dumps(settings.request_body, sort_keys=True, default=str),
+        )
 
     def _backend(self, settings: Settings) -> Backend:
         return make_backend(
@@ -111,7 +142,7 @@ class Configuration:
         return True
 
     async def apply(self, settings: Settings) -> None:
-        self.token, self.token_source = resolve_token(settings.api_token)
+        self.token, self.token_source = scoped_token(settings)
         backend = None
         key = self._key(settings)
         if settings == self.settings and key == self._backend_key:

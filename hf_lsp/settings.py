@@ -22,7 +22,15 @@ from hf_lsp.errors import SettingsError
 SECTION = "hfLsp"
 DEFAULT_MODEL = "bigcode/starcoder2-15b"
 DEFAULT_URL = "https://router.huggingface.co/hf-inference/models/{model}"
-BACKENDS = ("huggingface",)
+BACKENDS = ("huggingface", "tgi", "openai", "ollama", "llamacpp")
+DEFAULT_URLS = {
+    "huggingface": DEFAULT_URL,
+    "tgi": "http://127.0.0.1:8080",
+    "openai": "http://127.0.0.1:8000/v1",
+    "ollama": "http://127.0.0.1:11434",
+    "llamacpp": "http://127.0.0.1:8080",
+}
+MAX_NEW_TOKENS = 8192
 FIM_FAMILIES = ("starcoder", "codellama", "deepseek", "qwen", "codestral", "codegemma")
 SERVERLESS_MAX_NEW_TOKENS = 250
 
@@ -90,10 +98,17 @@ class _ChoiceValidator:
 
 
 def _check_url(inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
     if "{" in value.replace("{model}", "") or not re.match(r"https?://[^/\s]+", value):
         raise _FieldError(
             attr.name, f"must be an http(s) URL, optionally with {{model}} (got {value!r})"
         )
+
+
+def _check_proxy(inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not re.match(r"(https?|socks5h?)://[^/\s]+", value):
+        raise _FieldError(attr.name, f"must be an http(s) or socks5 URL (got {value!r})")
 
 
 def _check_not_blank(inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
@@ -116,9 +131,10 @@ class Parameters:
     max_new_tokens: int | None = _setting(
         None,
         "Tokens to generate. Unset: chosen by context from `maxNewTokens` (always sent — "
-        "without it the API answers with a few tokens). Set: used for every request.",
+        "without it the API answers with a few tokens). Set: used for every request. At most "
+        f"{SERVERLESS_MAX_NEW_TOKENS} with the `huggingface` backend (the serverless API's cap).",
         lo=1,
-        hi=SERVERLESS_MAX_NEW_TOKENS,
+        hi=MAX_NEW_TOKENS,
     )
     temperature: float | None = _setting(
         0.2, "Sampling temperature; low values give focused code.", lo=0, hi=100
@@ -227,18 +243,81 @@ class Cache:
 
 
 @attrs.frozen
+class Network:
+    """How hf-lsp reaches the backend. `HTTPS_PROXY` / `NO_PROXY` are honoured too."""
+
+    connect_timeout: float = _setting(
+        10.0, "Seconds to wait for the connection to open.", lo=0.1, hi=120
+    )
+    proxy: str | None = _setting(
+        None, "Proxy URL for every request (overrides `HTTPS_PROXY`).", check=_check_proxy
+    )
+    ca_bundle: str | None = _setting(
+        None, "Path to a PEM file of certificate authorities to trust (a private CA)."
+    )
+    tls_verify: bool = _setting(
+        True,
+        "Verify TLS certificates. Turn off only for a self-signed local server; hf-lsp logs a "
+        "warning every time it starts a client that way.",
+    )
+
+
+@attrs.frozen
+class RateLimit:
+    """Requests hf-lsp allows itself, so that typing never causes a retry storm."""
+
+    requests_per_minute: int | None = _setting(
+        None,
+        "At most this many requests a minute. Unset: 60 for `huggingface` (the free tier), "
+        "no limit for the others. 0: no limit.",
+        lo=0,
+        hi=100_000,
+    )
+    max_concurrent: int = _setting(
+        2, "At most this many requests at once to one backend.", lo=1, hi=64
+    )
+    max_wait: float = _setting(
+        2.0,
+        "Seconds a completion may wait for its turn before it is answered empty.",
+        lo=0,
+        hi=60,
+    )
+
+
+@attrs.frozen
+class LongGeneration:
+    """Continuing a generation that stopped at the length limit of one request."""
+
+    max_total_new_tokens: int = _setting(
+        1024, "Tokens in all, across continued requests.", lo=1, hi=32_768
+    )
+    max_total_time: float = _setting(
+        120.0, "Seconds in all, across continued requests.", lo=1, hi=3600
+    )
+
+
+@attrs.frozen
 class Settings:
     """Everything hf-lsp can be told. Every field has a default."""
 
     backend: str = _setting("huggingface", "Which wire format to speak.", choices=BACKENDS)
-    url: str = _setting(
-        DEFAULT_URL,
-        "Endpoint. `{model}` is replaced by the model id; a URL ending in `/models/<id>` is "
-        "used as it is; a bare base URL (e.g. the legacy `https://api-inference.huggingface.co`)"
-        " gets `/models/{model}` appended.",
+    url: str | None = _setting(
+        None,
+        "Endpoint. Unset: the backend's usual address (`huggingface`: "
+        f"`{DEFAULT_URL}`; `tgi`: `{DEFAULT_URLS['tgi']}`; `openai`: "
+        f"`{DEFAULT_URLS['openai']}`; `ollama`: `{DEFAULT_URLS['ollama']}`; `llamacpp`: "
+        f"`{DEFAULT_URLS['llamacpp']}`). For `huggingface`, `{{model}}` is replaced by the model "
+        "id, a URL ending in `/models/<id>` is used as it is, and a bare base URL (e.g. the "
+        "legacy `https://api-inference.huggingface.co`) gets `/models/{model}` appended; for "
+        "the others it is the server's base URL (`openai` accepts it with or without `/v1`).",
         check=_check_url,
     )
-    model: str = _setting(DEFAULT_MODEL, "Model id on the Hub.", check=_check_not_blank)
+    model: str = _setting(
+        DEFAULT_MODEL,
+        "Model id on the Hub (`huggingface`), or the model name the server knows (`openai`, "
+        "`ollama`; `tgi` and `llamacpp` serve one model and use it only to pick FIM tokens).",
+        check=_check_not_blank,
+    )
     api_token: str | None = _setting(
         None,
         "Hugging Face token. Unset: `$HF_TOKEN`, `$HUGGING_FACE_HUB_TOKEN`, then the file "
@@ -255,10 +334,38 @@ class Settings:
     request_timeout: float = _setting(
         30.0, "Seconds to wait for the backend's answer before giving up.", lo=0.1, hi=600
     )
+    stream: bool | None = _setting(
+        None,
+        "Stream the answer (SSE / NDJSON): cancelling closes the stream so the server stops "
+        "decoding, and a single-line completion stops at its newline. Unset: on for `tgi`, "
+        "`openai`, `ollama` and `llamacpp`, off for `huggingface`.",
+    )
+    request_body: dict[str, Any] = _setting(
+        None,
+        "Extra fields merged into every request body, for what no setting maps (e.g. "
+        '`{"seed": 1}` or `{"options": {"num_ctx": 8192}}` for Ollama).',
+        factory=dict,
+    )
+    network: Network = _setting(None, "Network and TLS.", factory=lambda: Network())
+    rate_limit: RateLimit = _setting(
+        None, "Client-side rate limiting, per backend.", factory=lambda: RateLimit()
+    )
+    long_generation: LongGeneration = _setting(
+        None,
+        "Generations longer than one request allows (code actions).",
+        factory=lambda: LongGeneration(),
+    )
 
     def endpoint(self) -> str:
-        """The URL requests go to, with the model filled in."""
-        return resolve_url(self.url, self.model)
+        """The URL requests go to (for `huggingface`, with the model filled in)."""
+        url = self.url or DEFAULT_URLS[self.backend]
+        if self.backend == "huggingface":
+            return resolve_url(url, self.model)
+        return url.strip().rstrip("/")
+
+    @property
+    def streaming(self) -> bool:
+        return self.stream if self.stream is not None else self.backend != "huggingface"
 
 
 _MODELS_SUFFIX = re.compile(r"/models/[^/]+(/[^/]+)?/?$")
@@ -280,7 +387,10 @@ def resolve_url(url: str, model: str) -> str:
 # --- conversion ---------------------------------------------------------------------------
 
 _WIRE_NAMED = (Parameters, Options)
-_NESTED = (Parameters, Options, Fim, Context, MaxNewTokens, Cache, Settings)
+_NESTED = (
+    Parameters, Options, Fim, Context, MaxNewTokens, Cache, Network, RateLimit, LongGeneration,
+    Settings,
+)
 
 
 def camel(name: str) -> str:
@@ -320,6 +430,13 @@ def _make_converter() -> cattrs.Converter:
         return list(value)
 
     conv.register_structure_hook_func(lambda t: t == list[str], structure_str_list)
+
+    def structure_object(value: Any, _: type) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"must be a JSON object (got {value!r})")
+        return dict(value)
+
+    conv.register_structure_hook_func(lambda t: t == dict[str, Any], structure_object)
     for cls in _NESTED:
         attrs.resolve_types(cls)
         renames = {f.name: override(rename=wire_name(cls, f.name)) for f in attrs.fields(cls)}
@@ -377,9 +494,9 @@ def _format_exception(exc: BaseException, type_: Any) -> str:
 
 
 def _article(name: str) -> str:
-    words = {"Parameters": "an object", "Options": "an object", "Fim": "an object",
-             "Context": "an object", "MaxNewTokens": "an object", "Cache": "an object"}
-    return words.get(name, name)
+    if any(cls.__name__ == name for cls in _NESTED):
+        return "an object"
+    return name
 
 
 def parse_settings(data: Any) -> Settings:
@@ -410,7 +527,12 @@ def parse_settings(data: Any) -> Settings:
             lines.append(f"{SECTION}.fim: a custom template needs all of prefix, suffix and middle")
     if lines:
         raise SettingsError("; ".join(sorted(set(lines)))) from None
-    # the parameter ranges above are the serverless API's (the only backend so far)
+    cap = settings.parameters.max_new_tokens
+    if settings.backend == "huggingface" and cap is not None and cap > SERVERLESS_MAX_NEW_TOKENS:
+        raise SettingsError(
+            f"{SECTION}.parameters.max_new_tokens must be at most {SERVERLESS_MAX_NEW_TOKENS} "
+            f"with the huggingface backend, the serverless API's cap (got {cap})"
+        )
     return settings
 
 

@@ -18,7 +18,13 @@ COMMAND = "python -m hf_lsp.settings_doc > docs/configuration.md"
 COLUMNS = ("Setting", "Type", "Default", "Range/choices", "Meaning")
 NONE = "—"
 
-_TYPE_NAMES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
+_TYPE_NAMES: dict[Any, str] = {
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    dict[str, Any]: "object",
+}
 _SECRETS = frozenset({(Settings, "api_token")})  # a default here is never printed
 
 INTRO = f"""\

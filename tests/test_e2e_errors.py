@@ -35,9 +35,9 @@ async def test_loading_model_is_retried_with_wait_for_model(
     ("fault", "cause"),
     [
         pytest.param(Fault.status(401, {"error": "Invalid credentials in Authorization header"}),
-                     "invalid or missing Hugging Face token", id="401"),
+                     "invalid or missing token", id="401"),
         pytest.param(Fault.status(403, {"error": "You don't have access to this model"}),
-                     "invalid or missing Hugging Face token", id="403"),
+                     "invalid or missing token", id="403"),
         pytest.param(Fault.status(404, {"error": "Model org/missing does not exist"}),
                      "model not found", id="404"),
     ],
@@ -73,7 +73,7 @@ async def test_rate_limit_honours_retry_after_without_a_popup(
     assert await inline(client, uri, 1, 4) == []  # inside the Retry-After window: no call
 
     assert len(hf.generation_requests()) == 1
-    await wait_for(lambda: logged(client, "rate limited (429: Rate limit reached"))
+    await wait_for(lambda: logged(client, "rate limiting (429: Rate limit reached"))
     assert shown(client) == []
 
 

@@ -27,7 +27,8 @@ def test_defaults(data: Any) -> None:
     assert s == Settings()
     assert s.backend == "huggingface"
     assert s.model == DEFAULT_MODEL == "bigcode/starcoder2-15b"
-    assert s.url == DEFAULT_URL
+    assert s.url is None
+    assert s.endpoint() == DEFAULT_URL.format(model=DEFAULT_MODEL)
     assert s.api_token is None
     assert s.parameters.max_new_tokens is None
     assert s.parameters.temperature == 0.2
@@ -173,7 +174,7 @@ def test_names_in_the_wrong_case_are_not_read(data: dict[str, Any]) -> None:
         pytest.param({"url": "https://x/{mode}"}, "hfLsp.url", id="url-unknown-placeholder"),
         pytest.param({"url": 5}, "hfLsp.url", id="url-number"),
         pytest.param({"model": "  "}, "hfLsp.model", id="model-blank"),
-        pytest.param({"backend": "openai"}, "hfLsp.backend", id="backend-unknown"),
+        pytest.param({"backend": "nope"}, "hfLsp.backend", id="backend-unknown"),
         pytest.param({"apiToken": 5}, "hfLsp.apiToken", id="apiToken-number"),
         pytest.param({"fim": {"template": "nope"}}, "hfLsp.fim.template", id="fim.template-nope"),
         pytest.param({"fim": {"prefix": "<a>"}}, "hfLsp.fim", id="fim-custom-prefix-only"),
@@ -452,3 +453,52 @@ def test_to_json_round_trips_with_wire_names() -> None:
     assert data["requestTimeout"] == 7
     assert unknown_keys(data) == []
     assert parse_settings(json.loads(json.dumps(data))) == s
+
+
+@pytest.mark.parametrize(
+    ("backend", "allowed"),
+    [
+        pytest.param("huggingface", False, id="serverless-cap-250"),
+        pytest.param("tgi", True, id="tgi-no-serverless-cap"),
+        pytest.param("ollama", True, id="ollama-no-serverless-cap"),
+    ],
+)
+def test_serverless_cap_applies_to_the_huggingface_backend_only(
+    backend: str, allowed: bool
+) -> None:
+    data = {"backend": backend, "parameters": {"max_new_tokens": 600}}
+    if allowed:
+        assert parse_settings(data).parameters.max_new_tokens == 600
+    else:
+        with pytest.raises(SettingsError, match=r"hfLsp\.parameters\.max_new_tokens.*250"):
+            parse_settings(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "endpoint"),
+    [
+        pytest.param({"backend": "tgi"}, "http://127.0.0.1:8080", id="tgi-default"),
+        pytest.param({"backend": "openai", "url": "http://h:8000/v1/"}, "http://h:8000/v1",
+                     id="openai-given"),
+        pytest.param({"backend": "ollama"}, "http://127.0.0.1:11434", id="ollama-default"),
+        pytest.param({"backend": "llamacpp", "url": "http://h:9/"}, "http://h:9",
+                     id="llamacpp-given"),
+    ],
+)
+def test_endpoint_per_backend(data: dict[str, Any], endpoint: str) -> None:
+    assert parse_settings(data).endpoint() == endpoint
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        pytest.param({"requestBody": [1]}, "hfLsp.requestBody", id="requestBody-list"),
+        pytest.param({"network": {"proxy": "nope"}}, "hfLsp.network.proxy", id="proxy"),
+        pytest.param({"rateLimit": {"maxConcurrent": 0}}, "hfLsp.rateLimit.maxConcurrent",
+                     id="maxConcurrent-0"),
+        pytest.param({"stream": "yes"}, "hfLsp.stream", id="stream-string"),
+    ],
+)
+def test_backend_settings_are_validated(data: dict[str, Any], path: str) -> None:
+    with pytest.raises(SettingsError, match=path.replace(".", r"\.")):
+        parse_settings(data)

@@ -60,7 +60,7 @@ def test_every_setting_is_documented() -> None:
 @pytest.mark.parametrize(
     ("path", "type_", "default", "range_"),
     [
-        ("hfLsp.parameters.max_new_tokens", "integer or null", "`null`", "1–250"),
+        ("hfLsp.parameters.max_new_tokens", "integer or null", "`null`", "1–8192"),
         ("hfLsp.parameters.temperature", "number or null", "`0.2`", "0–100"),
         ("hfLsp.parameters.top_k", "integer or null", "`null`", "≥ 1"),
         ("hfLsp.parameters.stop", "list of strings", "`[]`", "—"),

@@ -1,14 +1,27 @@
-"""Backend adapters: one per wire format, and the only code in hf-lsp that imports httpx."""
+"""Backend adapters: one per wire format, and the only code in hf-lsp that speaks HTTP."""
 
 from __future__ import annotations
 
 import httpx
 
+from hf_lsp.backends.http import Connection, HttpBackend
 from hf_lsp.backends.huggingface import HuggingFaceBackend
+from hf_lsp.backends.llamacpp import LlamaCppBackend
+from hf_lsp.backends.ollama import OllamaBackend
+from hf_lsp.backends.openai import OpenAIBackend
+from hf_lsp.backends.tgi import TgiBackend
 from hf_lsp.engine.generation import Backend, Exchange
 from hf_lsp.settings import Settings
 
-__all__ = ["HuggingFaceBackend", "make_backend"]
+__all__ = ["ADAPTERS", "Connection", "make_backend"]
+
+ADAPTERS: dict[str, type[HttpBackend]] = {
+    "huggingface": HuggingFaceBackend,
+    "tgi": TgiBackend,
+    "openai": OpenAIBackend,
+    "ollama": OllamaBackend,
+    "llamacpp": LlamaCppBackend,
+}
 
 
 def make_backend(
@@ -19,12 +32,20 @@ def make_backend(
     on_exchange: Exchange | None = None,
 ) -> Backend:
     """The adapter for ``settings.backend``, with its own long-lived HTTP client."""
-    if settings.backend == "huggingface":
-        return HuggingFaceBackend(
-            settings.endpoint(),
-            token,
-            timeout=settings.request_timeout,
-            transport=transport,
-            on_exchange=on_exchange,
-        )
-    raise ValueError(f"unknown backend {settings.backend!r}")  # settings validation prevents it
+    network = settings.network
+    connection = Connection(
+        endpoint=settings.endpoint(),
+        token=token,
+        timeout=settings.request_timeout,
+        connect_timeout=network.connect_timeout,
+        proxy=network.proxy,
+        ca_bundle=network.ca_bundle,
+        tls_verify=network.tls_verify,
+    )
+    adapter = ADAPTERS[settings.backend]
+    return adapter(
+        connection,
+        transport=transport,
+        on_exchange=on_exchange,
+        request_body=settings.request_body,
+    )

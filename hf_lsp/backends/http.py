@@ -1,35 +1,89 @@
-"""What every HTTP adapter shares: the client, the error edge, and error-body reading."""
+"""What every HTTP adapter shares: the client, the error edge, streaming, error-body reading.
+
+An adapter subclasses :class:`HttpBackend` and says only what its wire format is: where to
+post, what body to send, how to read an answer, a stream event and an error. Everything
+httpx raises is turned into :mod:`hf_lsp.errors` here.
+"""
 
 from __future__ import annotations
 
 import email.utils
 import json
+import logging
+import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from httpx_sse import EventSource, SSEError
 
 from hf_lsp import __version__
-from hf_lsp.errors import BackendTimeoutError, TransportError
+from hf_lsp.engine.generation import Chunk, Exchange, Generation, GenerationRequest, Limits
+from hf_lsp.errors import (
+    AuthError,
+    BackendError,
+    BackendTimeoutError,
+    BadRequestError,
+    HttpStatusError,
+    MalformedResponseError,
+    ModelNotFoundError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
 from hf_lsp.redact import redact
 
+log = logging.getLogger(__name__)
+
 USER_AGENT = f"hf-lsp/{__version__}"
+RAW_LIMIT = 64_000  # characters of a streamed answer kept for --show-request
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach a backend: endpoint, token, timeouts, proxy and TLS."""
+
+    endpoint: str
+    token: str | None = None
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    proxy: str | None = None
+    ca_bundle: str | None = None
+    tls_verify: bool = True
 
 
 def make_client(
-    token: str | None, timeout: float, transport: httpx.AsyncBaseTransport | None
+    connection: Connection, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
     """One long-lived client per endpoint; redirects are not followed, so the token stays put."""
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
+    if connection.token:
+        headers["Authorization"] = f"Bearer {connection.token}"
+    verify: ssl.SSLContext | bool = True
+    if not connection.tls_verify:
+        log.warning(
+            "TLS verification is OFF for %s (network.tlsVerify=false): anyone on the path can "
+            "read and change this traffic",
+            connection.endpoint,
+        )
+        verify = False
+    elif connection.ca_bundle:
+        verify = ssl.create_default_context(cafile=connection.ca_bundle)
     return httpx.AsyncClient(
         headers=headers,
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        timeout=_timeout(connection.timeout, connection.connect_timeout),
         transport=transport,
         follow_redirects=False,
+        proxy=connection.proxy,
+        verify=verify,
+        trust_env=True,  # HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE
     )
+
+
+def _timeout(read: float, connect: float) -> httpx.Timeout:
+    return httpx.Timeout(read, connect=min(read, connect))
 
 
 async def post_json(
@@ -42,11 +96,16 @@ async def post_json(
     try:
         response = await client.post(url, json=body, **kwargs)
         await response.aread()
-    except httpx.TimeoutException as exc:
-        raise BackendTimeoutError(f"{url} did not answer in time ({type(exc).__name__})") from None
     except httpx.HTTPError as exc:
-        raise TransportError(f"no answer from {url}: {redact(describe(exc))}") from None
+        raise translate(exc, url) from None
     return response
+
+
+def translate(exc: httpx.HTTPError, url: str) -> TransportError:
+    """An httpx exception as an hf-lsp transport error that names the URL."""
+    if isinstance(exc, httpx.TimeoutException):
+        return BackendTimeoutError(f"{url} did not answer in time ({type(exc).__name__})")
+    return TransportError(f"no answer from {url}: {redact(describe(exc))}")
 
 
 def describe(exc: BaseException) -> str:
@@ -82,13 +141,21 @@ def error_text(data: Any, fallback: str) -> str:
             if isinstance(value, Mapping):
                 value = value.get("message") or json.dumps(value)
             if isinstance(value, list):
-                value = "; ".join(str(v) for v in value)
+                value = "; ".join(_detail(v) for v in value)
             if value:
                 return str(value)
     fallback = fallback.strip()
     if fallback.lstrip().startswith("<"):
         return "an HTML page instead of JSON (a proxy or gateway error?)"
     return fallback or "an empty body"
+
+
+def _detail(item: Any) -> str:
+    """One entry of a FastAPI ``detail`` list: ``{"loc": [...], "msg": ...}``."""
+    if isinstance(item, Mapping) and "msg" in item:
+        where = ".".join(str(p) for p in item.get("loc", ()))
+        return f"{where}: {item['msg']}" if where else str(item["msg"])
+    return str(item)
 
 
 def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -107,3 +174,205 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
         return None
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
+
+
+def status_error(
+    status: int, headers: Mapping[str, str], data: Any, text: str, *, who: str
+) -> HttpStatusError:
+    """The error every backend means by a status; adapters handle their own cases first."""
+    message = error_text(data, text)
+    if status in (401, 403):
+        return AuthError(
+            f"{who} refused the token ({status}: {message}): invalid or missing token. Set "
+            "hfLsp.apiToken, $HF_TOKEN, or run `huggingface-cli login`",
+            status=status,
+            body=text,
+        )
+    if status == 404:
+        return ModelNotFoundError(
+            f"{who} answered 404 ({message}): model not found or wrong URL path. Check "
+            "hfLsp.model, hfLsp.url and hfLsp.backend",
+            status=status,
+            body=text,
+        )
+    if status == 429:
+        return RateLimitedError(
+            f"{who} is rate limiting (429: {message})",
+            status=status,
+            body=text,
+            retry_after=retry_after(headers),
+        )
+    if status in (400, 413, 422):
+        return BadRequestError(
+            f"{who} rejected the request ({status}: {message})", status=status, body=text
+        )
+    return ServerError(f"{who} answered {status}: {message}", status=status, body=text)
+
+
+class HttpBackend:
+    """The HTTP plumbing of an adapter; subclasses define the wire format."""
+
+    who = "the backend"
+    framing = "sse"  # or "ndjson"
+    max_new_tokens_cap: int | None = None
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_exchange: Exchange | None = None,
+        request_body: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.endpoint = connection.endpoint
+        self.connection = connection
+        self._client = make_client(connection, transport)
+        self._on_exchange = on_exchange
+        self._extra = dict(request_body or {})
+
+    # --- the wire format (subclasses) ---------------------------------------------------
+
+    def url(self, request: GenerationRequest, stream: bool) -> str:
+        return self.endpoint
+
+    def body(self, request: GenerationRequest, stream: bool) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def parse(self, status: int, data: Any, text: str) -> Generation:
+        raise NotImplementedError
+
+    def event(self, data: Any) -> Chunk | None:
+        """One stream event as a chunk (``None`` to skip it); raise for an error event."""
+        raise NotImplementedError
+
+    def error(
+        self, status: int, headers: Mapping[str, str], data: Any, text: str
+    ) -> HttpStatusError:
+        return status_error(status, headers, data, text, who=self.who)
+
+    async def limits(self) -> Limits | None:
+        return None
+
+    # --- requests -----------------------------------------------------------------------
+
+    async def prepare(
+        self, request: GenerationRequest, stream: bool
+    ) -> tuple[str, dict[str, Any]]:
+        """URL and body, with ``requestBody`` merged over what the settings map."""
+        return self.url(request, stream), merge_body(self.body(request, stream), self._extra)
+
+    async def generate(
+        self, request: GenerationRequest, timeout: float | None = None
+    ) -> Generation:
+        url, body = await self.prepare(request, False)
+        response = await post_json(self._client, url, body, timeout)
+        text = body_text(response)
+        if self._on_exchange is not None:
+            self._on_exchange(url, body, response.status_code, text)
+        data = json_or_none(text)
+        if response.status_code >= 400:
+            raise self.error(response.status_code, response.headers, data, text)
+        try:
+            return self.parse(response.status_code, data, text)
+        except BackendError:
+            raise
+        except Exception as exc:  # a shape no rule foresaw: still the backend's fault
+            raise MalformedResponseError(
+                f"cannot read {self.who}'s answer ({type(exc).__name__}: {exc})", body=text
+            ) from None
+
+    async def stream(
+        self, request: GenerationRequest, timeout: float | None = None
+    ) -> AsyncIterator[Chunk]:
+        """Yield the generation as it arrives; closing the generator closes the connection."""
+        url, body = await self.prepare(request, True)
+        kwargs: dict[str, Any] = {}
+        if timeout is not None:
+            kwargs["timeout"] = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        accept = "text/event-stream" if self.framing == "sse" else "application/x-ndjson"
+        raw: list[str] = []
+        status = 0
+        try:
+            async with self._client.stream(
+                "POST", url, json=body, headers={"Accept": accept}, **kwargs
+            ) as response:
+                status = response.status_code
+                if status >= 400 or not _is_stream(response, self.framing):
+                    await response.aread()
+                    text = body_text(response)
+                    raw.append(text)
+                    yield self._whole(status, response.headers, text)
+                    return
+                async for data in self._events(response, raw):
+                    chunk = self.event(data)
+                    if chunk is not None:
+                        yield chunk
+        except httpx.HTTPError as exc:
+            raise translate(exc, url) from None
+        finally:
+            if self._on_exchange is not None and status:
+                self._on_exchange(url, body, status, "".join(raw)[:RAW_LIMIT])
+
+    def _whole(self, status: int, headers: Mapping[str, str], text: str) -> Chunk:
+        """A server that answered a stream request with one JSON body (or an error)."""
+        data = json_or_none(text)
+        if status >= 400:
+            raise self.error(status, headers, data, text)
+        generation = self.parse(status, data, text)
+        return Chunk(generation.texts[0] if generation.texts else "", generation.finish_reason)
+
+    async def _events(self, response: httpx.Response, raw: list[str]) -> AsyncIterator[Any]:
+        if self.framing == "sse":
+            try:
+                async for sse in EventSource(response).aiter_sse():
+                    payload = sse.data.strip()
+                    if len(raw) < 4096:
+                        raw.append(f"{sse.event}: {payload}\n")
+                    if not payload:
+                        continue
+                    if payload == "[DONE]":
+                        return
+                    yield self._decode(payload, sse.event == "error")
+            except SSEError as exc:
+                raise MalformedResponseError(f"{self.who} sent a broken stream: {exc}") from None
+        else:
+            async for line in response.aiter_lines():
+                if len(raw) < 4096:
+                    raw.append(line + "\n")
+                if line.strip():
+                    yield self._decode(line, False)
+
+    def _decode(self, payload: str, is_error: bool) -> Any:
+        data = json_or_none(payload)
+        if data is None:
+            raise MalformedResponseError(
+                f"{self.who} sent a stream event that is not JSON", body=redact(payload)
+            )
+        if is_error or (isinstance(data, Mapping) and "error" in data):
+            raise ServerError(
+                f"{self.who} reported an error mid-stream: {error_text(data, payload)}",
+                status=200,
+                body=redact(payload),
+            )
+        return data
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _is_stream(response: httpx.Response, framing: str) -> bool:
+    content_type = str(response.headers.get("content-type", "")).split(";")[0].strip().lower()
+    if framing == "sse":
+        return content_type == "text/event-stream"
+    return content_type in ("application/x-ndjson", "application/jsonl", "application/json-seq")
+
+
+def merge_body(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``requestBody`` over the mapped body: objects merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge_body(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,8 +1,9 @@
 """The Hugging Face serverless Inference API (text-generation task).
 
-``POST {endpoint}`` with ``{"inputs", "parameters", "options"}`` → ``[{"generated_text"}]``.
-Errors arrive as ``{"error": ..., "estimated_time"?: s}`` and are translated here into the
-hierarchy of :mod:`hf_lsp.errors`; retrying is the engine's decision, not this adapter's.
+``POST {endpoint}`` with ``{"inputs", "parameters", "options"}`` → ``[{"generated_text"}]``;
+with ``"stream": true`` a TGI-backed model answers Server-Sent Events like TGI's
+``/generate_stream``. Errors arrive as ``{"error": ..., "estimated_time"?: s}``.
+Retrying is the engine's decision, not this adapter's.
 """
 
 from __future__ import annotations
@@ -12,49 +13,35 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
-from hf_lsp.backends.http import (
-    body_text,
-    error_text,
-    json_or_none,
-    make_client,
-    post_json,
-    retry_after,
-)
-from hf_lsp.engine.generation import Exchange, Generation, GenerationRequest
+from hf_lsp.backends.http import HttpBackend, error_text, status_error
+from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest
 from hf_lsp.errors import (
-    AuthError,
-    BackendError,
-    BadRequestError,
     HttpStatusError,
     MalformedResponseError,
     ModelLoadingError,
-    ModelNotFoundError,
-    RateLimitedError,
     ServerError,
     UnusedParametersError,
 )
+from hf_lsp.settings import SERVERLESS_MAX_NEW_TOKENS
 
 _UNUSED = re.compile(r"model_kwargs`? are not used by the model: (\[[^\]]*\])")
 
 
-def prepare_request(request: GenerationRequest) -> dict[str, Any]:
+def prepare_request(request: GenerationRequest, stream: bool = False) -> dict[str, Any]:
     """The JSON body: unset (``None``) parameters are left for the server to default."""
-    body: dict[str, Any] = {
-        "inputs": request.prompt,
-        "parameters": {k: v for k, v in request.parameters.items() if v is not None},
-    }
+    parameters = {k: v for k, v in request.parameters.items() if v is not None}
+    if "max_new_tokens" in parameters:
+        parameters["max_new_tokens"] = min(parameters["max_new_tokens"], SERVERLESS_MAX_NEW_TOKENS)
+    body: dict[str, Any] = {"inputs": request.prompt, "parameters": parameters}
     if request.options:
         body["options"] = dict(request.options)
+    if stream:
+        body["stream"] = True
     return body
 
 
-def parse_response(status: int, headers: Mapping[str, str], text: str) -> Generation:
-    """A :class:`Generation` from a 2xx answer, or the matching :class:`BackendError`."""
-    data = json_or_none(text)
-    if status >= 400:
-        raise status_error(status, headers, data, text)
+def parse_response(status: int, data: Any, text: str) -> Generation:
+    """A :class:`Generation` from a 2xx answer."""
     if isinstance(data, Mapping):
         if "error" in data:
             raise ServerError(
@@ -80,24 +67,26 @@ def parse_response(status: int, headers: Mapping[str, str], text: str) -> Genera
     return Generation(tuple(texts), finish_reason, text)
 
 
-def status_error(
+def tgi_event(data: Any) -> Chunk | None:
+    """One TGI stream event: ``{"token": {"text", "special"}, "details": null | {...}}``."""
+    if not isinstance(data, Mapping):
+        raise MalformedResponseError(f"unexpected stream event {data!r}")
+    token = data.get("token")
+    details = data.get("details")
+    reason = details.get("finish_reason") if isinstance(details, Mapping) else None
+    text = ""
+    if isinstance(token, Mapping) and not token.get("special"):
+        text = str(token.get("text") or "")
+    if not text and reason is None:
+        return None
+    return Chunk(text, reason)
+
+
+def status_error_hf(
     status: int, headers: Mapping[str, str], data: Any, text: str
 ) -> HttpStatusError:
-    """Translate an error status and its body."""
+    """The API's own cases (loading, unused parameters), then the common ones."""
     message = error_text(data, text)
-    if status in (401, 403):
-        return AuthError(
-            f"invalid or missing Hugging Face token ({status}: {message}). Set hfLsp.apiToken, "
-            "$HF_TOKEN, or run `huggingface-cli login`",
-            status=status,
-            body=text,
-        )
-    if status == 404:
-        return ModelNotFoundError(
-            f"model not found ({status}: {message}). Check hfLsp.model and hfLsp.url",
-            status=status,
-            body=text,
-        )
     estimated = data.get("estimated_time") if isinstance(data, Mapping) else None
     if status == 503 and ("loading" in message.lower() or estimated is not None):
         return ModelLoadingError(
@@ -105,13 +94,6 @@ def status_error(
             status=status,
             body=text,
             estimated_time=float(estimated) if isinstance(estimated, (int, float)) else None,
-        )
-    if status == 429:
-        return RateLimitedError(
-            f"rate limited (429: {message})",
-            status=status,
-            body=text,
-            retry_after=retry_after(headers),
         )
     if status in (400, 422):
         unused = _UNUSED.search(message)
@@ -122,9 +104,7 @@ def status_error(
                 body=text,
                 names=_names(unused.group(1)),
             )
-        return BadRequestError(f"the API rejected the request ({status}: {message})",
-                               status=status, body=text)
-    return ServerError(f"the API answered {status}: {message}", status=status, body=text)
+    return status_error(status, headers, data, text, who="the Inference API")
 
 
 def _names(listing: str) -> list[str]:
@@ -135,36 +115,22 @@ def _names(listing: str) -> list[str]:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
 
 
-class HuggingFaceBackend:
-    """One endpoint of the Inference API, with a long-lived HTTP client."""
+class HuggingFaceBackend(HttpBackend):
+    """One model on the serverless Inference API."""
 
-    def __init__(
-        self,
-        endpoint: str,
-        token: str | None,
-        *,
-        timeout: float = 30.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        on_exchange: Exchange | None = None,
-    ) -> None:
-        self.endpoint = endpoint
-        self._client = make_client(token, timeout, transport)
-        self._on_exchange = on_exchange
+    who = "the Inference API"
+    max_new_tokens_cap = SERVERLESS_MAX_NEW_TOKENS
 
-    async def generate(
-        self, request: GenerationRequest, timeout: float | None = None
-    ) -> Generation:
-        body = prepare_request(request)
-        response = await post_json(self._client, self.endpoint, body, timeout)
-        text = body_text(response)
-        if self._on_exchange is not None:
-            self._on_exchange(self.endpoint, body, response.status_code, text)
-        try:
-            return parse_response(response.status_code, response.headers, text)
-        except BackendError:
-            raise
-        except Exception as exc:  # a shape no rule above foresaw: still the backend's fault
-            raise MalformedResponseError(f"cannot read the answer: {exc}", body=text) from None
+    def body(self, request: GenerationRequest, stream: bool) -> dict[str, Any]:
+        return prepare_request(request, stream)
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
+    def parse(self, status: int, data: Any, text: str) -> Generation:
+        return parse_response(status, data, text)
+
+    def event(self, data: Any) -> Chunk | None:
+        return tgi_event(data)
+
+    def error(
+        self, status: int, headers: Mapping[str, str], data: Any, text: str
+    ) -> HttpStatusError:
+        return status_error_hf(status, headers, data, text)

@@ -18,6 +18,7 @@ from hf_lsp.engine.cache import CompletionCache
 from hf_lsp.engine.context import Spot, Window, language_from_path, path_header, window
 from hf_lsp.engine.document import Document
 from hf_lsp.engine.generation import Backend, Generation, GenerationRequest
+from hf_lsp.engine.limits import RateLimiter
 from hf_lsp.engine.postprocess import Cleanup, clean
 from hf_lsp.engine.prompts import COMMON_SPECIAL, FimTemplate, custom_template, template_for
 from hf_lsp.errors import (
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 Alert = Callable[[str, str], None]
 """Called with (cause, message) when the user must act; the engine calls it once per cause."""
 
+DEFAULT_REQUESTS_PER_MINUTE = {"huggingface": 60}  # the free tier; local servers: no limit
 MAX_STOP_SEQUENCES = 4  # TGI's default `max_stop_sequences`; the HF API answers 422 above it
 MAX_LOADING_WAIT = 120.0  # seconds: the longest the API's own `max_time` allows
 RETRY_NOW_BELOW = 1.0  # a 429 asking to wait less than this is retried at once
@@ -100,6 +102,7 @@ class CompletionEngine:
         self.cache: CompletionCache[Generation] = CompletionCache(
             settings.cache.size, settings.cache.ttl_seconds, timer=clock
         )
+        self.limiter = _limiter(settings, clock, sleep)
         self._dropped: dict[str, set[str]] = {}  # parameters a model said it does not accept
         self._blocked_until = 0.0  # after a 429: no calls before this time
         self._backoff = 0.0
@@ -116,6 +119,9 @@ class CompletionEngine:
             await previous.aclose()
             self._blocked_until = 0.0
             self._backoff = 0.0
+            self.limiter = _limiter(settings, self._clock, self._sleep)
+        elif (old.backend, old.rate_limit) != (settings.backend, settings.rate_limit):
+            self.limiter = _limiter(settings, self._clock, self._sleep)
         if (old.cache.size, old.cache.ttl_seconds) != (
             settings.cache.size,
             settings.cache.ttl_seconds,
@@ -158,6 +164,9 @@ class CompletionEngine:
             parameters=self._parameters(win, template),
             options={"use_cache": s.options.use_cache, "wait_for_model": s.options.wait_for_model},
             model=s.model,
+            prefix=prefix,
+            suffix=win.suffix if s.fim.enabled else "",
+            fim=s.fim.enabled,
         ), win
 
     def max_new_tokens(self, spot: Spot) -> int:
@@ -215,9 +224,12 @@ class CompletionEngine:
         self.figures.last_max_new_tokens = request.parameters.get("max_new_tokens")
         key = request.cache_key(getattr(self.backend, "endpoint", ""))
         started = self._clock()
+        enough = _first_line_done if win.single_line else None
         try:
             generation, from_cache = await self.cache.get_or_compute(
-                key, lambda: self._generate(request), keep=lambda g: bool(g.texts)
+                key,
+                lambda: self._generate(request, enough),
+                keep=lambda g: bool(g.texts) and not g.partial,
             )
         except HfLspError as exc:
             self._report(exc)
@@ -240,32 +252,43 @@ class CompletionEngine:
         completions = [Completion(t, line, index) for t in texts if t]
         return Outcome(completions, from_cache=from_cache, request=request, spot=win.spot)
 
-    async def _generate(self, request: GenerationRequest) -> Generation:
-        """One generation, following the API's advice on loading, limits and parameters."""
+    async def _generate(
+        self,
+        request: GenerationRequest,
+        enough: Callable[[str], bool] | None = None,
+        max_wait: float | None = None,
+    ) -> Generation:
+        """One generation, following the API's advice on loading, limits and parameters.
+
+        ``enough`` lets a streamed generation stop early (closing the stream stops the
+        server decoding); ``max_wait`` bounds the wait for a rate-limit slot.
+        """
         timeout = self.settings.request_timeout
+        wait = self.settings.rate_limit.max_wait if max_wait is None else max_wait
         for _attempt in range(4):
             now = self._clock()
             if now < self._blocked_until:
                 raise RateLimitedError(
                     f"rate limited: waiting {self._blocked_until - now:.0f} s more before the "
                     "next request",
-                    status=429,
+                    status=0,
                     retry_after=self._blocked_until - now,
                 )
-            self.figures.backend_calls += 1
             try:
-                generation = await self.backend.generate(request, timeout)
+                async with self.limiter.slot(wait):
+                    self.figures.backend_calls += 1
+                    generation = await self._call(request, timeout, enough)
             except ModelLoadingError as exc:
                 if request.options.get("wait_for_model"):
                     raise
-                wait = exc.estimated_time
+                estimated = exc.estimated_time
                 log.warning(
                     "%s is loading%s; retrying with options.wait_for_model=true",
                     request.model,
-                    f" (estimated {wait:.0f} s)" if wait is not None else "",
+                    f" (estimated {estimated:.0f} s)" if estimated is not None else "",
                 )
                 request = request.with_options(wait_for_model=True)
-                timeout = min(MAX_LOADING_WAIT, max(timeout, (wait or 0.0) + timeout))
+                timeout = min(MAX_LOADING_WAIT, max(timeout, (estimated or 0.0) + timeout))
                 continue
             except UnusedParametersError as exc:
                 names = set(exc.names) & set(request.parameters)
@@ -280,6 +303,8 @@ class CompletionEngine:
                 request = request.without_parameters(names)
                 continue
             except RateLimitedError as exc:
+                if exc.status == 0:  # our own limiter: the backend was not asked
+                    raise
                 delay = exc.retry_after
                 if delay is None:
                     self._backoff = min(60.0, max(1.0, self._backoff * 2))
@@ -293,6 +318,74 @@ class CompletionEngine:
             return generation
         raise BackendError("gave up after repeated retries")
 
+    async def _call(
+        self, request: GenerationRequest, timeout: float, enough: Callable[[str], bool] | None
+    ) -> Generation:
+        """One backend call: streamed (and stopped when ``enough``) or in one answer."""
+        if not self.settings.streaming or request.parameters.get("num_return_sequences", 1) > 1:
+            return await self.backend.generate(request, timeout)
+        parts: list[str] = []
+        reason: str | None = None
+        stream = self.backend.stream(request, timeout)
+        try:
+            async for chunk in stream:
+                parts.append(chunk.text)
+                reason = chunk.finish_reason or reason
+                if enough is not None and enough("".join(parts)):
+                    reason = reason or "enough"
+                    break
+        except BackendError as exc:
+            if not "".join(parts).strip():
+                raise
+            log.warning("the stream broke after %d characters; keeping them: %s",
+                        len("".join(parts)), exc)
+            return Generation(("".join(parts),), "error", partial=True)
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
+        return Generation(("".join(parts),), reason)
+
+    async def generate_long(
+        self,
+        request: GenerationRequest,
+        max_total_new_tokens: int | None = None,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> Generation:
+        """A generation that may need several requests: continue while one stops at its length.
+
+        Each request asks for at most what the backend allows (the serverless API's 250);
+        the total is bounded by ``longGeneration.maxTotalNewTokens`` and ``maxTotalTime``.
+        Raises the backend's error if the first request fails; later failures keep the text.
+        """
+        limits = self.settings.long_generation
+        total = min(max_total_new_tokens or limits.max_total_new_tokens,
+                    limits.max_total_new_tokens)
+        cap = self.backend.max_new_tokens_cap or total
+        deadline = self._clock() + limits.max_total_time
+        text = ""
+        asked = 0
+        reason: str | None = None
+        while asked < total:
+            step = min(cap, total - asked)
+            current = request.continued(text).with_parameters(max_new_tokens=step)
+            try:
+                generation = await self._generate(current, max_wait=60.0)
+            except HfLspError:
+                if not text:
+                    raise
+                log.warning("a continued generation failed; keeping %d characters", len(text))
+                return Generation((text,), "error", partial=True)
+            piece = generation.texts[0] if generation.texts else ""
+            text += piece
+            asked += step
+            reason = generation.finish_reason
+            if on_progress is not None:
+                on_progress(text)
+            hit_cap = reason in ("length", "max_tokens") or (reason is None and piece and
+                                                               step == cap)
+            if not piece or not hit_cap or self._clock() >= deadline:
+                break
+        return Generation((text,), reason)
+
     # --- reporting ----------------------------------------------------------------------
 
     def _report(self, exc: HfLspError) -> None:
@@ -300,6 +393,9 @@ class CompletionEngine:
         self.figures.errors += 1
         self.figures.last_error = str(exc)
         where = f"{self.settings.backend} {getattr(self.backend, 'endpoint', '')}".strip()
+        if isinstance(exc, RateLimitedError) and exc.status == 0:
+            log.info("%s: %s", where, exc)  # held back on our side: no request was sent
+            return
         if isinstance(exc, (RateLimitedError, BackendTimeoutError)):
             log.warning("%s: %s", where, exc)
             return
@@ -326,6 +422,20 @@ class CompletionEngine:
             "lastMaxNewTokens": f.last_max_new_tokens,
             "lastLatencyMs": f.last_latency_ms,
         }
+
+
+def _first_line_done(text: str) -> bool:
+    """A single-line completion needs nothing after its first newline."""
+    return "\n" in text
+
+
+def _limiter(
+    settings: Settings, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
+) -> RateLimiter:
+    per_minute = settings.rate_limit.requests_per_minute
+    if per_minute is None:
+        per_minute = DEFAULT_REQUESTS_PER_MINUTE.get(settings.backend, 0)
+    return RateLimiter(per_minute, settings.rate_limit.max_concurrent, clock=clock, sleep=sleep)
 
 
 def _cause(exc: HfLspError) -> str | None:

@@ -1,0 +1,85 @@
+"""llama.cpp's server: ``POST {url}/infill`` (it does fill-in-the-middle with the model's tokens).
+
+``input_prefix`` / ``input_suffix`` / ``input_extra`` → ``{"content", "stop_type"}``;
+streaming is SSE ``data: {json}``. A model without FIM tokens answers 501 "Infill is not
+supported by this model": the message says to use the ``openai`` backend instead. With
+``fim.enabled`` off, ``POST {url}/completion`` takes the prefix alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hf_lsp.backends.http import HttpBackend, error_text, status_error
+from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest
+from hf_lsp.errors import BadRequestError, HttpStatusError, MalformedResponseError, ServerError
+
+_FINISH = {"limit": "length", "eos": "eos_token", "word": "stop_sequence"}
+
+
+def llamacpp_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    p = {k: v for k, v in parameters.items() if v is not None}
+    out: dict[str, Any] = {"n_predict": p.get("max_new_tokens", 128), "cache_prompt": True}
+    if p.get("do_sample") is False:
+        out["temperature"] = 0.0
+    elif "temperature" in p:
+        out["temperature"] = p["temperature"]
+    for ours, theirs in (("top_p", "top_p"), ("top_k", "top_k"),
+                         ("repetition_penalty", "repeat_penalty")):
+        if ours in p:
+            out[theirs] = p[ours]
+    if p.get("stop"):
+        out["stop"] = list(p["stop"])
+    return out
+
+
+class LlamaCppBackend(HttpBackend):
+    """A llama.cpp ``llama-server``."""
+
+    who = "the llama.cpp server"
+
+    def url(self, request: GenerationRequest, stream: bool) -> str:
+        return self.endpoint + ("/infill" if request.fim else "/completion")
+
+    def body(self, request: GenerationRequest, stream: bool) -> dict[str, Any]:
+        body = llamacpp_parameters(request.parameters)
+        body["stream"] = stream
+        if request.fim:
+            body.update(input_prefix=request.prefix, input_suffix=request.suffix, input_extra=[])
+        else:
+            body["prompt"] = request.prefix or request.prompt
+        return body
+
+    def parse(self, status: int, data: Any, text: str) -> Generation:
+        if not isinstance(data, Mapping) or not isinstance(data.get("content"), str):
+            raise MalformedResponseError("llama.cpp answered without `content`", body=text)
+        stop_type = data.get("stop_type")
+        return Generation((data["content"],), _FINISH.get(str(stop_type), stop_type), text)
+
+    def event(self, data: Any) -> Chunk | None:
+        if not isinstance(data, Mapping):
+            raise MalformedResponseError(f"unexpected stream event {data!r}")
+        text = str(data.get("content") or "")
+        reason = None
+        if data.get("stop"):
+            stop_type = str(data.get("stop_type") or "eos")
+            reason = _FINISH.get(stop_type, stop_type)
+        if not text and reason is None:
+            return None
+        return Chunk(text, reason)
+
+    def error(
+        self, status: int, headers: Mapping[str, str], data: Any, text: str
+    ) -> HttpStatusError:
+        message = error_text(data, text)
+        if status == 501:
+            return BadRequestError(
+                f"llama.cpp: {message} — this model has no fill-in-the-middle tokens; use "
+                "hfLsp.backend \"openai\" (llama.cpp's /v1) with a FIM template, or a FIM model",
+                status=status,
+                body=text,
+            )
+        if status == 503:
+            return ServerError(f"llama.cpp is not ready ({message})", status=status, body=text)
+        return status_error(status, headers, data, text, who=self.who)
