@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -40,15 +41,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the completion pipeline once, as an editor would, and print the text.",
     )
     complete.add_argument("target", metavar="FILE:LINE:COL", help="1-based line and column")
-    complete.add_argument("--settings", metavar="FILE.json",
-                          help="settings: the same JSON object as initializationOptions")
-    complete.add_argument("--backend", help="override the backend setting")
-    complete.add_argument("--url", help="override the url setting")
-    complete.add_argument("--model", help="override the model setting")
+    _settings_flags(complete)
     complete.add_argument("--show-request", action="store_true",
                           help="also print the request sent (token hidden) and the raw response")
     _common(complete)
+    check = commands.add_parser(
+        "check",
+        help="send one tiny request to the configured backend and diagnose the answer",
+        description="Check the set-up: print what was sent and what came back (token hidden), "
+        "the server's limits, the latency, and what to do about a failure. Exit code 0 only "
+        "when the backend answered with text.",
+    )
+    _settings_flags(check)
+    _common(check)
     return parser
+
+
+def _settings_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--settings", metavar="FILE.json",
+                        help="settings: the same JSON object as initializationOptions "
+                        "(default: $HF_LSP_SETTINGS, a file path or JSON text)")
+    parser.add_argument("--backend", help="override the backend setting")
+    parser.add_argument("--url", help="override the url setting")
+    parser.add_argument("--model", help="override the model setting")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +79,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.setup(verbose, getattr(args, "log_file", None))
     if args.command == "complete":
         return asyncio.run(complete(args))
+    if args.command == "check":
+        from hf_lsp.check import run_check
+
+        try:
+            settings = load_settings(args)
+        except SettingsError as exc:
+            print(f"hf-lsp: {exc}", file=sys.stderr)
+            return 2
+        return asyncio.run(run_check(settings))
     return serve(args)
 
 
@@ -90,14 +114,16 @@ def parse_target(target: str) -> tuple[Path, int, int]:
 
 def load_settings(args: argparse.Namespace) -> Settings:
     raw: Mapping[str, Any] = {}
-    if args.settings:
+    source = args.settings or os.environ.get("HF_LSP_SETTINGS", "").strip()
+    if source:
         try:
-            loaded = json.loads(Path(args.settings).read_text(encoding="utf-8"))
+            text = source if source.startswith("{") else Path(source).read_text(encoding="utf-8")
+            loaded = json.loads(text)
         except (OSError, ValueError) as exc:
-            raise SettingsError(f"cannot read {args.settings}: {exc}") from None
+            raise SettingsError(f"cannot read the settings {source!r}: {exc}") from None
         section = section_of(loaded)
         if section is None:
-            raise SettingsError(f"{args.settings} holds no hf-lsp settings object")
+            raise SettingsError(f"{source} holds no hf-lsp settings object")
         raw = section
     overrides = {k: getattr(args, k) for k in ("backend", "url", "model") if getattr(args, k)}
     merged = merge(raw, overrides)
@@ -143,6 +169,15 @@ async def complete(args: argparse.Namespace) -> int:
 
 
 def _show_exchange(url: str, body: Mapping[str, Any], status: int, raw: str) -> None:
-    print(f"# request\nPOST {url}\nAuthorization: Bearer {MASK}")
+    show_exchange(url, body, status, raw)
+
+
+def show_exchange(
+    url: str, body: Mapping[str, Any], status: int, raw: str, token: bool = True
+) -> None:
+    """Print one HTTP exchange, token hidden."""
+    print(f"# request\nPOST {url}")
+    if token:
+        print(f"Authorization: Bearer {MASK}")
     print(redact(json.dumps(body, indent=2, ensure_ascii=False)))
     print(f"# response {status}\n{redact(raw)}")

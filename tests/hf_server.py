@@ -134,6 +134,18 @@ def generate(completion: str, max_new_tokens: int, stops: list[str]) -> tuple[st
     return text, len(tokens)
 
 
+def remaining(completion: str, inputs: str) -> str:
+    """What is left of ``completion`` when ``inputs`` already ends with a start of it.
+
+    A real model continues from its prompt; a client that continues a generation sends the
+    prompt plus the text so far, and gets the rest.
+    """
+    middle = inputs.rsplit("<fim_middle>", 1)[-1] if "<fim_middle>" in inputs else ""
+    if middle and completion.startswith(middle):
+        return completion[len(middle) :]
+    return completion
+
+
 def _stop_cut(text: str, stops: list[str]) -> int | None:
     ends = [text.find(stop) + len(stop) for stop in stops if stop and stop in text]
     return min(ends) if ends else None
@@ -433,7 +445,9 @@ class FakeInferenceServer:
             max_new_tokens = self.DEFAULT_MAX_NEW_TOKENS
         stop = params.get("stop")
         stops = [s for s in stop if isinstance(s, str)] if isinstance(stop, list) else []
-        text, count = generate(model.completion, max_new_tokens, stops)
+        text, count = generate(
+            remaining(model.completion, body["inputs"]), max_new_tokens, stops
+        )
         if params.get("return_full_text") is not False:
             text = body["inputs"] + text
         sequences = [{"generated_text": text}] * (params.get("num_return_sequences") or 1)
