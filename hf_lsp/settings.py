@@ -9,6 +9,7 @@ every bad setting; the caller keeps its last good settings.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -109,6 +110,11 @@ def _check_url(inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
 def _check_proxy(inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and not re.match(r"(https?|socks5h?)://[^/\s]+", value):
         raise _FieldError(attr.name, f"must be an http(s) or socks5 URL (got {value!r})")
+
+
+def _check_file(inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not os.path.isfile(os.path.expanduser(value)):
+        raise _FieldError(attr.name, f"must be an existing file (got {value!r})")
 
 
 def _check_not_blank(inst: object, attr: attrs.Attribute[Any], value: Any) -> None:
@@ -253,7 +259,9 @@ class Network:
         None, "Proxy URL for every request (overrides `HTTPS_PROXY`).", check=_check_proxy
     )
     ca_bundle: str | None = _setting(
-        None, "Path to a PEM file of certificate authorities to trust (a private CA)."
+        None,
+        "Path to a PEM file of certificate authorities to trust (a private CA).",
+        check=_check_file,
     )
     tls_verify: bool = _setting(
         True,

@@ -351,3 +351,29 @@ def test_environment_tokens_stay_with_hugging_face(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout
     assert "authorization" not in sent[0].headers
     assert "only sent to Hugging Face" in out.stdout
+
+
+def test_the_proxy_setting_carries_every_request(tmp_path: Path) -> None:
+    with FakeBackend("tgi") as proxy:
+        out = subprocess.run(
+            [sys.executable, "-m", "hf_lsp", "check"], capture_output=True, text=True,
+            timeout=60,
+            env=clean_env(tmp_path, HF_LSP_SETTINGS=json.dumps({
+                "backend": "tgi", "url": "http://tgi.invalid:8080",
+                "network": {"proxy": proxy.base_url}})),
+        )
+        seen = [(r.method, r.path) for r in proxy.requests]
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert ("POST", "http://tgi.invalid:8080/generate_stream") in seen
+
+
+async def test_tls_verification_off_is_logged_loudly(start: Starter) -> None:
+    with FakeBackend("ollama") as server:
+        client = await start(settings_for(server, network={"tlsVerify": False}))
+        await wait_for(lambda: logged(client, "TLS verification is OFF"))
+
+
+async def test_a_missing_ca_bundle_is_a_settings_error(start: Starter, tmp_path: Path) -> None:
+    with FakeBackend("ollama") as server:
+        client = await start(settings_for(server, network={"caBundle": str(tmp_path / "x.pem")}))
+        await wait_for(lambda: shown(client, "hfLsp.network.caBundle must be an existing file"))

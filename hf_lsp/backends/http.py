@@ -70,7 +70,14 @@ def make_client(
         )
         verify = False
     elif connection.ca_bundle:
-        verify = ssl.create_default_context(cafile=connection.ca_bundle)
+        try:
+            verify = ssl.create_default_context(cafile=connection.ca_bundle)
+        except (OSError, ssl.SSLError) as exc:
+            log.error(
+                "cannot use network.caBundle %s (%s); verifying with the system's authorities",
+                connection.ca_bundle,
+                exc,
+            )
     return httpx.AsyncClient(
         headers=headers,
         timeout=_timeout(connection.timeout, connection.connect_timeout),
