@@ -45,7 +45,9 @@ def setup(verbose: int = 0, log_file: str | None = None) -> logging.Handler:
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING)
+    root.setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+    # hf-lsp's own records: info by default (settings applied, retries), debug with -v
+    logging.getLogger("hf_lsp").setLevel(logging.DEBUG if verbose else logging.INFO)
     # pygls logs every message body at INFO: only worth it at the most verbose level
     logging.getLogger("pygls").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.INFO if verbose >= 2 else logging.WARNING)

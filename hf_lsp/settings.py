@@ -246,6 +246,24 @@ class Cache:
     ttl_seconds: float = _setting(
         600, "How long a cached completion stays valid, in seconds.", lo=0, hi=86_400
     )
+    persistent: bool = _setting(
+        False,
+        "Also keep completions on disk across restarts (SQLite, file mode 0600). The file "
+        "holds generated text and hashes of the prompts, never the prompts or the token.",
+    )
+    path: str | None = _setting(
+        None,
+        "The persistent cache file. Unset: `completions.sqlite3` in the user cache directory "
+        "(`~/.cache/hf-lsp` on Linux).",
+    )
+    persistent_size: int = _setting(
+        5000, "Completions kept on disk (the least recently used go first).", lo=1,
+        hi=1_000_000,
+    )
+    persistent_ttl_seconds: float = _setting(
+        7 * 86_400, "How long a completion stays valid on disk, in seconds.", lo=1,
+        hi=365 * 86_400,
+    )
 
 
 @attrs.frozen

@@ -319,3 +319,14 @@ def test_tcp_mode(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait(10)
+
+
+async def test_the_token_does_not_follow_a_redirect(start: Starter) -> None:
+    with FakeInferenceServer({MODEL: FakeModel("return a + b\n")}) as elsewhere, \
+            FakeInferenceServer({}) as hf:
+        hf.set_default(Fault.status(302, "moved", {"Location": elsewhere.url_for(MODEL)}))
+        client = await start({"url": hf.base_url, "apiToken": TOKEN})
+        uri = open_doc(client, SOURCE)
+        assert await inline(client, uri, 1, 4) == []
+        assert elsewhere.requests == []  # never followed, so the token stayed put
+        await wait_for(lambda: [m for m in client.log_messages if "302" in m.message])

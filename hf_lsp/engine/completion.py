@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hf_lsp.engine.cache import CompletionCache
@@ -19,6 +20,7 @@ from hf_lsp.engine.context import Spot, Window, language_from_path, path_header,
 from hf_lsp.engine.document import Document
 from hf_lsp.engine.generation import Backend, Generation, GenerationRequest
 from hf_lsp.engine.limits import RateLimiter
+from hf_lsp.engine.persistent import PersistentCache, default_path
 from hf_lsp.engine.postprocess import Cleanup, clean
 from hf_lsp.engine.prompts import COMMON_SPECIAL, FimTemplate, custom_template, template_for
 from hf_lsp.errors import (
@@ -78,6 +80,7 @@ class Figures:
     last_max_new_tokens: int | None = None
     last_latency_ms: float | None = None
     skipped: int = 0
+    disk_hits: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -103,6 +106,7 @@ class CompletionEngine:
             settings.cache.size, settings.cache.ttl_seconds, timer=clock
         )
         self.limiter = _limiter(settings, clock, sleep)
+        self.disk = _disk(settings)
         self._dropped: dict[str, set[str]] = {}  # parameters a model said it does not accept
         self._blocked_until = 0.0  # after a 429: no calls before this time
         self._backoff = 0.0
@@ -129,9 +133,15 @@ class CompletionEngine:
             self.cache = CompletionCache(
                 settings.cache.size, settings.cache.ttl_seconds, timer=self._clock
             )
+        if old.cache != settings.cache:
+            if self.disk is not None:
+                self.disk.close()
+            self.disk = _disk(settings)
         self._alerted.clear()  # a new configuration deserves to hear about its own problems
 
     async def aclose(self) -> None:
+        if self.disk is not None:
+            self.disk.close()
         await self.backend.aclose()
 
     # --- the prompt ---------------------------------------------------------------------
@@ -228,7 +238,7 @@ class CompletionEngine:
         try:
             generation, from_cache = await self.cache.get_or_compute(
                 key,
-                lambda: self._generate(request, enough),
+                lambda: self._stored_or_generated(key, request, enough),
                 keep=lambda g: bool(g.texts) and not g.partial,
             )
         except HfLspError as exc:
@@ -251,6 +261,20 @@ class CompletionEngine:
         texts = list(dict.fromkeys(clean(t, cleanup) for t in generation.texts))
         completions = [Completion(t, line, index) for t in texts if t]
         return Outcome(completions, from_cache=from_cache, request=request, spot=win.spot)
+
+    async def _stored_or_generated(
+        self, key: str, request: GenerationRequest, enough: Callable[[str], bool] | None
+    ) -> Generation:
+        """From the disk cache when it has the answer, else from the backend (then stored)."""
+        if self.disk is not None:
+            stored = self.disk.get(key)
+            if stored is not None:
+                self.figures.disk_hits += 1
+                return stored
+        generation = await self._generate(request, enough)
+        if self.disk is not None:
+            self.disk.put(key, generation)
+        return generation
 
     async def _generate(
         self,
@@ -416,6 +440,8 @@ class CompletionEngine:
             "backendCalls": f.backend_calls,
             "cacheHits": f.cache_hits,
             "cacheEntries": len(self.cache),
+            "diskHits": f.disk_hits,
+            "diskEntries": len(self.disk) if self.disk is not None else None,
             "skipped": f.skipped,
             "errors": f.errors,
             "lastError": f.last_error,
@@ -436,6 +462,14 @@ def _limiter(
     if per_minute is None:
         per_minute = DEFAULT_REQUESTS_PER_MINUTE.get(settings.backend, 0)
     return RateLimiter(per_minute, settings.rate_limit.max_concurrent, clock=clock, sleep=sleep)
+
+
+def _disk(settings: Settings) -> PersistentCache | None:
+    cache = settings.cache
+    if not cache.persistent:
+        return None
+    path = Path(cache.path).expanduser() if cache.path else default_path()
+    return PersistentCache(path, cache.persistent_size, cache.persistent_ttl_seconds)
 
 
 def _cause(exc: HfLspError) -> str | None:
