@@ -248,6 +248,8 @@ class CompletionEngine:
                 min_similarity=s.cross_file.min_similarity,
                 near=s.context.max_prefix_lines,
             )
+            full = _display_path(doc.uri)
+            root = full[: len(full) - len(path)] if path != full and full.endswith(path) else ""
             room = int(total * s.cross_file.budget_share)
             files: list[tuple[str, str]] = []
             for snippet in found:
@@ -255,7 +257,10 @@ class CompletionEngine:
                 if cost > room:
                     continue
                 room -= cost
-                files.append((_display_path(snippet.uri), snippet.text))
+                other = _display_path(snippet.uri)
+                if root and other.startswith(root):
+                    other = other[len(root) :]  # relative to the workspace, as `path` is
+                files.append((other, snippet.text))
             snippets = len(files)
             if files and template.file_sep and s.fim.enabled:
                 context = template.files(files, path, repo)

@@ -191,13 +191,15 @@ def drop_repetition(text: str, c: Cleanup) -> str:
     loop only when it runs to the end of the text, where ``max_new_tokens`` stopped it.
     """
     lines = text.split("\n")
-    for i in range(len(lines)):
+    # the first line is compared as the editor shows it: after the text before the cursor
+    full = [c.prefix.rsplit("\n", 1)[-1] + lines[0], *lines[1:]]
+    for i in range(len(full)):
         for period in (1, 2, 3):
-            block = lines[i : i + period]
+            block = full[i : i + period]
             if len(block) < period or len("".join(block).strip()) < 4:
                 continue
             count = 1
-            while lines[i + count * period : i + (count + 1) * period] == block:
+            while full[i + count * period : i + (count + 1) * period] == block:
                 count += 1
             if count >= REPEATS:
                 return "\n".join(lines[: i + period])

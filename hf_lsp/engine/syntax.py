@@ -97,8 +97,9 @@ def cursor_syntax(language_id: str, prefix: str, suffix: str) -> CursorSyntax | 
 def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
     """Where the syntactic scope the cursor is in ends inside ``completion``.
 
-    The scope is the innermost node that starts before the cursor and ends after it once the
-    completion is in place (a call's arguments, a block, a function body …). The answer is
+    The scope is the innermost node that starts before the cursor and ends on a later line
+    once the completion is in place (a call's arguments, a block, a function body …); at
+    the top level, the statement the cursor is in. The answer is
     an index into ``completion``: the end of the line on which that node closes, so trailing
     punctuation (``);``) stays. ``None``: no grammar, or the scope does not close inside the
     completion. At the top level, a multi-line definition ends the completion (the model's
@@ -111,9 +112,13 @@ def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
     data = head + completion.encode()
     off = len(head)
     root = parser.parse(data).root_node
+    row = prefix.count("\n")
     node = root.named_descendant_for_byte_range(off, off)
     while node is not None and node != root:
-        if node.type != "ERROR" and node.start_byte < off < node.end_byte:
+        # the innermost node around the cursor that the completion carries past its line
+        if node.type != "ERROR" and node.start_byte < off < node.end_byte and (
+            node.end_point[0] > row
+        ):
             break
         node = node.parent
     end: int | None = None
@@ -123,7 +128,10 @@ def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
         for child in root.named_children:
             if child.end_byte <= off:
                 continue
-            if child.start_point[0] != child.end_point[0] and child.type != "ERROR":
+            # the statement the cursor is in, or a new multi-line definition, ends it
+            if child.type != "ERROR" and (
+                child.start_byte < off or child.start_point[0] != child.end_point[0]
+            ):
                 end = child.end_byte
             break
     if end is None or end >= len(data.rstrip()):

@@ -128,7 +128,7 @@ def register(server: HfLanguageServer) -> None:
         return types.InlineCompletionList(items=items)
 
     @server.command(ACCEPT_COMMAND)
-    def accept(ls: HfLanguageServer, *args: Any) -> None:
+    def accept(ls: Any, *args: Any) -> None:  # pygls reads these hints at run time
         if args and isinstance(args[0], str):
             ls.configuration.engine.accepted(args[0])
 
