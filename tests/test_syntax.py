@@ -46,7 +46,8 @@ from hf_lsp.settings import Context
         ),
         pytest.param(
             "rust", "fn main() {\n    let v = vec![",
-            "1, 2];\n    println!(\"{:?}\", v);\n}\nfn g() {}\n", "1, 2];\n    println!(\"{:?}\", v);\n}",
+            "1, 2];\n    println!(\"{:?}\", v);\n}\nfn g() {}\n",
+            "1, 2];\n    println!(\"{:?}\", v);\n}",
             id="rust-enclosing-body",
         ),
         pytest.param(
