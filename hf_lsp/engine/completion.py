@@ -54,6 +54,7 @@ MAX_LOADING_WAIT = 120.0  # seconds: the longest the API's own `max_time` allows
 RETRY_NOW_BELOW = 1.0  # a 429 asking to wait less than this is retried at once
 ISSUED_KEPT = 512  # suggestions remembered for accept/shown tracking
 LATENCIES_KEPT = 1000
+CLEANED_KEPT = 256
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,8 @@ class CompletionEngine:
         self._superseded: set[asyncio.Task[tuple[Generation, bool]]] = set()
         self._issued: OrderedDict[str, bool] = OrderedDict()  # id → shown already
         self._ids = itertools.count(1)
+        # a cache hit needs no second clean-up: the same answer for the same request
+        self._cleaned: OrderedDict[tuple[Any, ...], dict[str, int]] = OrderedDict()
 
     @staticmethod
     def _rhythm(settings: Settings) -> Rhythm:
@@ -421,11 +424,19 @@ class CompletionEngine:
             single_line=win.single_line,
             language_id=doc.language_id,
         )
-        seen: dict[str, int] = {}
-        for raw in generation.texts:
-            text, replaced = clean_with_range(raw, cleanup) if ranges else (clean(raw, cleanup), 0)
-            if text.strip() and text not in seen:
-                seen[text] = replaced
+        memo = (key, ranges, win.line_after, doc.language_id, win.prefix[-200:])
+        seen = self._cleaned.get(memo) if from_cache else None
+        if seen is None:
+            seen = {}
+            for raw in generation.texts:
+                text, replaced = (
+                    clean_with_range(raw, cleanup) if ranges else (clean(raw, cleanup), 0)
+                )
+                if text.strip() and text not in seen:
+                    seen[text] = replaced
+            self._cleaned[memo] = seen
+            while len(self._cleaned) > CLEANED_KEPT:
+                self._cleaned.popitem(last=False)
         completions = [self._issue(Completion(t, line, index, r)) for t, r in seen.items()]
         if completions and s.suggestions.typing_through:
             self._shown[uri] = snapshot(

@@ -89,13 +89,15 @@ class CrossFile:
         Windows of the current document count only around recent edits farther than
         ``near`` lines from the cursor (the prompt already has what is near).
         """
-        if max_snippets <= 0:
-            return []
+        docs = {d.uri: d for d in others}
+        docs[current.uri] = current
+        if max_snippets <= 0 or (len(docs) == 1 and not self.edits):
+            return []  # nothing to compare with: spare the work
         want = identifiers(query)
         if not want:
             return []
         scored: list[Snippet] = []
-        for doc in others:
+        for doc in docs.values():
             if doc.uri == current.uri:
                 continue
             best: tuple[float, int] | None = None
@@ -105,8 +107,6 @@ class CrossFile:
                     best = (score, start)
             if best is not None:
                 scored.append(self._snippet(doc, best[1], window_lines, best[0]))
-        docs = {d.uri: d for d in others}
-        docs[current.uri] = current
         for uri, line in reversed(self.edits):
             edited = docs.get(uri)
             if edited is None or line >= len(edited.lines):

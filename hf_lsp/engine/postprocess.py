@@ -227,7 +227,7 @@ def drop_degenerate(text: str, c: Cleanup) -> str:
 def _indent_style(prefix: str) -> str | None:
     r"""``"\t"`` or ``" "`` as the prefix's lines are indented (``None``: no evidence)."""
     tabs = spaces = 0
-    for line in prefix.split("\n")[:-1]:
+    for line in prefix[-4000:].split("\n")[1:-1]:  # the nearest lines are evidence enough
         if line.startswith("\t"):
             tabs += 1
         elif line.startswith("  "):
@@ -239,7 +239,7 @@ def _indent_style(prefix: str) -> str | None:
 
 def _space_unit(prefix: str) -> int:
     widths = sorted(
-        {len(ln) - len(ln.lstrip(" ")) for ln in prefix.split("\n") if ln.startswith(" ")}
+        {len(ln) - len(ln.lstrip(" ")) for ln in prefix[-4000:].split("\n") if ln.startswith(" ")}
     )
     steps = [b - a for a, b in zip([0, *widths], widths, strict=False) if b > a]
     return min(steps) if steps else 4
@@ -313,6 +313,9 @@ def closers_replaced(text: str, line_after: str) -> int:
 
 def clean_with_range(text: str, c: Cleanup) -> tuple[str, int]:
     """Clean ``text``; also say how many auto-closed characters after the cursor it replaces."""
+    rest = c.line_after.strip()
+    if not rest or not set(rest) <= _CLOSERS | {" "}:
+        return clean(text, c), 0  # nothing auto-closed after the cursor: nothing to replace
     kept = clean(text, replace(c, replace_closers=True))
     replaced = closers_replaced(kept, c.line_after)
     if replaced:
