@@ -54,8 +54,10 @@ def line(name: str, value: float, unit: str, target: float | None = None, lower:
 
 
 class TimedServer(FakeInferenceServer):
-    """The loopback API, noting how long each request took on the backend's side: from its
-    headers read to its answer written."""
+    """The loopback API, noting each request's time on the backend's side.
+
+    From its headers read to its answer written.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -170,8 +172,10 @@ def variance(values):
 
 
 class OracleServer(FakeInferenceServer):
-    """A model that knows the file being typed: it answers the next two lines, wrong a
-    quarter of the time (the last word changed), after ``latency`` seconds."""
+    """A model that knows the file being typed: it answers the next two lines.
+
+    It is wrong a quarter of the time (the last word changed) and answers after ``latency``.
+    """
 
     def __init__(self, target: str, latency: float) -> None:
         super().__init__({MODEL: FakeModel("")})
@@ -298,8 +302,10 @@ async def startup_once(command: list[str]) -> tuple[float, float]:
 
 async def startup() -> None:
     print("start-up to `initialize` answered, and idle RSS (median of 5)")
-    ours = [await startup_once(SERVER) for _ in range(5)]
-    bare = [await startup_once([PYTHON, str(HERE / "bare_server.py")]) for _ in range(5)]
+    ours, bare = [], []
+    for _ in range(5):  # interleaved, so that machine load falls on both alike
+        ours.append(await startup_once(SERVER))
+        bare.append(await startup_once([PYTHON, str(HERE / "bare_server.py")]))
     ours_ms = statistics.median(r for r, _ in ours)
     bare_ms = statistics.median(r for r, _ in bare)
     line("hf-lsp initialize answered", ours_ms, "ms")

@@ -8,7 +8,7 @@ at the cursor, as llm-ls gives it: ``{"request_id", "completions": [{"generated_
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -82,6 +82,15 @@ def overrides(params: Mapping[str, Any], said: set[str]) -> dict[str, Any]:
     return out
 
 
+def _request_id() -> str:
+    """A random UUID (version 4), as llm-ls sends; without the `uuid` module's start-up cost."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _once(said: set[str], what: str) -> bool:
     if what in said:
         return False
@@ -97,7 +106,7 @@ def register(server: HfLanguageServer) -> None:
     @server.feature(GET_COMPLETIONS)
     async def get_completions(ls: HfLanguageServer, params: Any) -> dict[str, Any]:
         data = plain(params) or {}
-        request_id = str(uuid.uuid4())
+        request_id = _request_id()
         wanted = overrides(data, said)
         if wanted != last[0]:
             last[0] = wanted
