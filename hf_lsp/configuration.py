@@ -34,7 +34,8 @@ from hf_lsp.token import resolve_token
 
 log = logging.getLogger(__name__)
 
-LAYERS = ("init", "push", "pull")
+# "llm-ls": the settings llm.nvim / llm-vscode send with every `llm-ls/getCompletions`
+LAYERS = ("init", "push", "pull", "llm-ls")
 def section_of(data: Any) -> Mapping[str, Any] | None:
     """Our settings inside what a client sent: ``{"hfLsp": {...}}`` or the object itself."""
     if not isinstance(data, Mapping):

@@ -323,6 +323,81 @@ class LongGeneration:
 
 
 @attrs.frozen
+class Debounce:
+    """Hold a request that needs the backend while the user is still typing."""
+
+    enabled: bool = _setting(
+        True, "Wait, after a keystroke, about as long as the user's next keystroke usually "
+        "takes; a newer request cancels the held one. Cache hits are never held."
+    )
+    min_ms: int = _setting(10, "Shortest hold, in milliseconds (first keystroke, after a pause).",
+                           lo=0, hi=2000)
+    max_ms: int = _setting(250, "Longest hold, in milliseconds.", lo=0, hi=5000)
+    pause_ms: int = _setting(
+        1000, "A gap between keystrokes longer than this is a pause, not typing.", lo=50,
+        hi=60_000,
+    )
+
+
+@attrs.frozen
+class Suggestions:
+    """How suggestions are reused and how many are asked for."""
+
+    typing_through: bool = _setting(
+        True, "While the user types the start of a suggestion already shown, answer with the "
+        "rest of it at once, without a request (backspace within it too).",
+    )
+    cancel_previous: bool = _setting(
+        True, "A newer request for the same document cancels the older one's backend call."
+    )
+    invoked_count: int = _setting(
+        3, "Alternatives asked for (`num_return_sequences`) when the user invokes completion "
+        "explicitly; automatic requests ask for `parameters.num_return_sequences`.", lo=1, hi=10,
+    )
+
+
+@attrs.frozen
+class Tokens:
+    """The prompt's token budget: context window − `max_new_tokens` − the template's tokens."""
+
+    context_window: int = _setting(
+        8192, "Tokens the model reads and writes in one request.", lo=64, hi=2_000_000
+    )
+    prefix_ratio: float = _setting(
+        0.75, "Share of the budget for the code before the cursor (the rest is for the code "
+        "after it; what one side leaves unused goes to the other).", lo=0, hi=1,
+    )
+    tokenizer_path: str | None = _setting(
+        None, "A `tokenizer.json` to count tokens exactly. Unset: a calibrated estimate "
+        "(`charsPerToken`), or the model's own file from the Hub when `allowDownload`.",
+    )
+    allow_download: bool = _setting(
+        False, "Fetch the model's `tokenizer.json` from the Hugging Face Hub (once, in the "
+        "background) when `tokenizerPath` is unset.",
+    )
+    chars_per_token: float = _setting(
+        3.2, "The estimate used without a tokenizer: characters per token (code tokenizers "
+        "give 3–4; lower is safer).", lo=0.5, hi=16,
+    )
+
+
+@attrs.frozen
+class CrossFile:
+    """Snippets from other open documents and recent edits, similar to the code being written."""
+
+    enabled: bool = _setting(True, "Add snippets from other open documents to the prompt.")
+    max_snippets: int = _setting(3, "Snippets added, at most.", lo=0, hi=20)
+    window_lines: int = _setting(20, "Lines per snippet (the sliding window).", lo=2, hi=400)
+    min_similarity: float = _setting(
+        0.1, "Jaccard similarity to the code before the cursor below which a snippet is "
+        "left out.", lo=0, hi=1,
+    )
+    budget_share: float = _setting(
+        0.3, "Share of the prompt's token budget the snippets may take.", lo=0, hi=0.9
+    )
+
+
+@attrs.frozen
 class Settings:
     """Everything hf-lsp can be told. Every field has a default."""
 
@@ -357,6 +432,12 @@ class Settings:
         None, "Generation length by cursor position.", factory=MaxNewTokens
     )
     cache: Cache = _setting(None, "Completion cache.", factory=Cache)
+    debounce: Debounce = _setting(None, "Adaptive debounce.", factory=Debounce)
+    suggestions: Suggestions = _setting(
+        None, "Typing-through, cancel-previous, alternatives.", factory=Suggestions
+    )
+    tokens: Tokens = _setting(None, "Token budget.", factory=Tokens)
+    cross_file: CrossFile = _setting(None, "Cross-file context.", factory=CrossFile)
     request_timeout: float = _setting(
         30.0, "Seconds to wait for the backend's answer before giving up.", lo=0.1, hi=600
     )
@@ -414,8 +495,8 @@ def resolve_url(url: str, model: str) -> str:
 
 _WIRE_NAMED = (Parameters, Options)
 _NESTED = (
-    Parameters, Options, Fim, Context, MaxNewTokens, Cache, Network, RateLimit, LongGeneration,
-    Settings,
+    Parameters, Options, Fim, Context, MaxNewTokens, Cache, Debounce, Suggestions, Tokens,
+    CrossFile, Network, RateLimit, LongGeneration, Settings,
 )
 
 
@@ -525,6 +606,13 @@ def _article(name: str) -> str:
     return name
 
 
+    words = {"Parameters": "an object", "Options": "an object", "Fim": "an object",
+             "Context": "an object", "MaxNewTokens": "an object", "Cache": "an object",
+             "Debounce": "an object", "Suggestions": "an object", "Tokens": "an object",
+             "CrossFile": "an object"}
+    return words.get(name, name)
+
+
 def parse_settings(data: Any) -> Settings:
     """Build validated settings from the JSON an editor sent (``None`` means all defaults)."""
     if data is None:
@@ -551,6 +639,12 @@ def parse_settings(data: Any) -> Settings:
         custom = [fim.get("prefix"), fim.get("suffix"), fim.get("middle")]
         if any(t is not None for t in custom) and not all(isinstance(t, str) and t for t in custom):
             lines.append(f"{SECTION}.fim: a custom template needs all of prefix, suffix and middle")
+        elif all(isinstance(t, str) and t for t in custom):
+            from hf_lsp.engine.prompts import misordered
+
+            wrong = misordered(*(str(t) for t in custom))
+            if wrong:
+                lines.append(f"{SECTION}.fim: mis-ordered template: {wrong}")
     if lines:
         raise SettingsError("; ".join(sorted(set(lines)))) from None
     cap = settings.parameters.max_new_tokens

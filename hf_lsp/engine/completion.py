@@ -3,26 +3,36 @@
 It knows no LSP and no HTTP: handlers hand it a :class:`Document` and a position, and a
 backend built by whoever configures it. Failures never escape :meth:`CompletionEngine.complete`:
 they are logged, turned into at most one alert per cause, and answered with no completion.
+
+A request is answered, cheapest first: from the suggestion already shown when the user is
+typing it (typing-through), from the cache, or from the backend after an adaptive debounce;
+a newer request for the same document cancels an older one still waiting or in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hf_lsp.engine.cache import CompletionCache
 from hf_lsp.engine.context import Spot, Window, language_from_path, path_header, window
+from hf_lsp.engine.crossfile import CrossFile
+from hf_lsp.engine.debounce import Rhythm
 from hf_lsp.engine.document import Document
 from hf_lsp.engine.generation import Backend, Generation, GenerationRequest
 from hf_lsp.engine.limits import RateLimiter
 from hf_lsp.engine.persistent import PersistentCache, default_path
-from hf_lsp.engine.postprocess import Cleanup, clean
+from hf_lsp.engine.postprocess import Cleanup, clean, clean_with_range
 from hf_lsp.engine.prompts import COMMON_SPECIAL, FimTemplate, custom_template, template_for
+from hf_lsp.engine.tokens import Counters, fit, plan
+from hf_lsp.engine.typing_through import Shown, remainders, snapshot
 from hf_lsp.errors import (
     AuthError,
     BackendError,
@@ -46,15 +56,24 @@ DEFAULT_REQUESTS_PER_MINUTE = {"huggingface": 60}  # the free tier; local server
 MAX_STOP_SEQUENCES = 4  # TGI's default `max_stop_sequences`; the HF API answers 422 above it
 MAX_LOADING_WAIT = 120.0  # seconds: the longest the API's own `max_time` allows
 RETRY_NOW_BELOW = 1.0  # a 429 asking to wait less than this is retried at once
+ISSUED_KEPT = 512  # suggestions remembered for accept/shown tracking
+LATENCIES_KEPT = 1000
+CLEANED_KEPT = 256
 
 
 @dataclass(frozen=True)
 class Completion:
-    """Text to insert at the cursor, ``(line, index)`` in Python string units."""
+    """Text to insert at the cursor, ``(line, index)`` in Python string units.
+
+    ``replace`` characters after the cursor (auto-closed brackets or quotes the text writes
+    itself) are replaced by it; ``id`` names the suggestion for accept/shown tracking.
+    """
 
     text: str
     line: int
     index: int
+    replace: int = 0
+    id: str = ""
 
 
 @dataclass
@@ -66,6 +85,8 @@ class Outcome:
     request: GenerationRequest | None = None
     error: str | None = None
     spot: Spot | None = None
+    typing_through: bool = False
+    cancelled: bool = False
 
 
 @dataclass
@@ -75,13 +96,32 @@ class Figures:
     requests: int = 0
     backend_calls: int = 0
     cache_hits: int = 0
+    typing_through: int = 0
+    cancellations: int = 0
+    debounced_ms: float = 0.0
     errors: int = 0
     last_error: str | None = None
     last_max_new_tokens: int | None = None
     last_latency_ms: float | None = None
+    last_prompt_tokens: int | None = None
+    token_counter: str = "estimate"
+    cross_file_snippets: int = 0
     skipped: int = 0
     disk_hits: int = 0
+    items: int = 0
+    shown: int = 0
+    accepted: int = 0
+    partially_accepted: int = 0
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCIES_KEPT))
+    by_spot: dict[str, dict[str, Any]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def percentile(values: Iterable[float], q: float) -> float | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
 
 class CompletionEngine:
@@ -95,6 +135,7 @@ class CompletionEngine:
         alert: Alert | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        counters: Counters | None = None,
     ) -> None:
         self.settings = settings
         self.backend = backend
@@ -111,6 +152,21 @@ class CompletionEngine:
         self._blocked_until = 0.0  # after a 429: no calls before this time
         self._backoff = 0.0
         self.figures = Figures()
+        self.counters = counters or Counters()
+        self.crossfile = CrossFile()
+        self.rhythm = self._rhythm(settings)
+        self._shown: dict[str, Shown] = {}
+        self._pending: dict[str, tuple[asyncio.Task[tuple[Generation, bool]], str]] = {}
+        self._superseded: set[asyncio.Task[tuple[Generation, bool]]] = set()
+        self._issued: OrderedDict[str, bool] = OrderedDict()  # id → shown already
+        self._ids = itertools.count(1)
+        # a cache hit needs no second clean-up: the same answer for the same request
+        self._cleaned: OrderedDict[tuple[Any, ...], dict[str, int]] = OrderedDict()
+
+    @staticmethod
+    def _rhythm(settings: Settings) -> Rhythm:
+        d = settings.debounce
+        return Rhythm(d.min_ms / 1000, d.max_ms / 1000, d.pause_ms / 1000)
 
     # --- configuration ------------------------------------------------------------------
 
@@ -137,12 +193,27 @@ class CompletionEngine:
             if self.disk is not None:
                 self.disk.close()
             self.disk = _disk(settings)
+        if old.debounce != settings.debounce:
+            self.rhythm = self._rhythm(settings)
+        if old != settings:
+            self._shown.clear()  # a suggestion from another model or template is stale
         self._alerted.clear()  # a new configuration deserves to hear about its own problems
 
     async def aclose(self) -> None:
         if self.disk is not None:
             self.disk.close()
         await self.backend.aclose()
+
+    # --- documents ----------------------------------------------------------------------
+
+    def edited(self, uri: str, line: int) -> None:
+        """A document changed at ``line`` (for cross-file context from recent edits)."""
+        self.crossfile.edited(uri, line)
+
+    def closed(self, uri: str) -> None:
+        self._shown.pop(uri, None)
+        self.crossfile.forget(uri)
+        self.rhythm.forget(uri)
 
     # --- the prompt ---------------------------------------------------------------------
 
@@ -154,28 +225,85 @@ class CompletionEngine:
         return base
 
     def build_request(
-        self, doc: Document, line: int, index: int, path: str | None = None
+        self,
+        doc: Document,
+        line: int,
+        index: int,
+        path: str | None = None,
+        *,
+        others: Iterable[Document] = (),
+        repo: str = "",
+        invoked: bool = False,
     ) -> tuple[GenerationRequest, Window]:
         """The generation request for a cursor at ``(line, index)`` of ``doc``.
 
         ``path`` is how the prompt names the file (e.g. relative to the workspace); by
-        default, the path of the document's URI.
+        default, the path of the document's URI. ``others`` are the other open documents,
+        for cross-file context; ``invoked`` asks for several alternatives.
         """
         s = self.settings
         win = window(doc, line, index, s.context)
         template = self.template()
-        prefix = win.prefix
-        if s.context.include_file_path:
-            path = path or _display_path(doc.uri)
-            prefix = path_header(path, doc.language_id or language_from_path(path)) + prefix
-        prompt = template.render(prefix, win.suffix) if s.fim.enabled else prefix
+        max_new = self.max_new_tokens(win.spot)
+        path = path or _display_path(doc.uri)
+        language = doc.language_id or language_from_path(path)
+        header = path_header(path, language) if s.context.include_file_path else ""
+        counter = self.counters.get(
+            s.tokens.tokenizer_path, s.model, s.tokens.allow_download, s.tokens.chars_per_token
+        )
+        self.figures.token_counter = counter.name
+        markers = counter.count(template.render("", "")) + counter.count(header)
+        total, _, _ = plan(s.tokens.context_window, max_new, markers, s.tokens.prefix_ratio)
+        context = comments = ""
+        snippets = 0
+        if s.cross_file.enabled and s.cross_file.max_snippets and win.spot is not Spot.MID_WORD:
+            found = self.crossfile.snippets(
+                win.prefix[-4000:],
+                doc,
+                line,
+                others,
+                window_lines=s.cross_file.window_lines,
+                max_snippets=s.cross_file.max_snippets,
+                min_similarity=s.cross_file.min_similarity,
+                near=s.context.max_prefix_lines,
+            )
+            full = _display_path(doc.uri)
+            root = full[: len(full) - len(path)] if path != full and full.endswith(path) else ""
+            room = int(total * s.cross_file.budget_share)
+            files: list[tuple[str, str]] = []
+            for snippet in found:
+                cost = counter.count(snippet.text) + 8  # + its path line
+                if cost > room:
+                    continue
+                room -= cost
+                other = _display_path(snippet.uri)
+                if root and other.startswith(root):
+                    other = other[len(root) :]  # relative to the workspace, as `path` is
+                files.append((other, snippet.text))
+            snippets = len(files)
+            if files and template.file_sep and s.fim.enabled:
+                context = template.files(files, path, repo)
+                header = ""  # the file separator names the file
+            elif files:
+                comments = "".join(
+                    path_header(p, language_from_path(p) or language) + _ending(t)
+                    for p, t in files
+                )
+            total -= counter.count(context) + counter.count(comments)
+        prefix, suffix = fit(
+            win.prefix, win.suffix, counter, total, int(max(0, total) * s.tokens.prefix_ratio)
+        )
+        prefix = comments + header + prefix
+        prompt = template.render(prefix, suffix, context) if s.fim.enabled else context + prefix
+        self.figures.cross_file_snippets = snippets
+        self.figures.last_prompt_tokens = counter.count(prompt)
         return GenerationRequest(
             prompt=prompt,
-            parameters=self._parameters(win, template),
-            options={"use_cache": s.options.use_cache, "wait_for_model": s.options.wait_for_model},
+            parameters=self._parameters(win, template, invoked),
+            options=self._options(invoked),
             model=s.model,
             prefix=prefix,
-            suffix=win.suffix if s.fim.enabled else "",
+            suffix=suffix if s.fim.enabled else "",
             fim=s.fim.enabled,
         ), win
 
@@ -192,12 +320,21 @@ class CompletionEngine:
             Spot.BLOCK_OPENER: by_spot.block_opener,
         }[spot]
 
-    def _parameters(self, win: Window, template: FimTemplate) -> dict[str, Any]:
+    def _options(self, invoked: bool) -> dict[str, Any]:
+        o = self.settings.options
+        # asked for alternatives: the API's own cache would answer the same text again
+        return {"use_cache": o.use_cache and not invoked, "wait_for_model": o.wait_for_model}
+
+    def _parameters(self, win: Window, template: FimTemplate, invoked: bool = False
+                    ) -> dict[str, Any]:
         p = self.settings.parameters
         stops = list(p.stop)
         if win.single_line:
             stops.append("\n")  # finish this line only: stop the server there, save the tokens
         stops.extend(template.stop)
+        sequences = p.num_return_sequences
+        if invoked:
+            sequences = max(sequences, self.settings.suggestions.invoked_count)
         params: dict[str, Any] = {
             "max_new_tokens": self.max_new_tokens(win.spot),
             "temperature": p.temperature,
@@ -206,11 +343,11 @@ class CompletionEngine:
             "repetition_penalty": p.repetition_penalty,
             "max_time": p.max_time,
             "return_full_text": p.return_full_text,
-            "num_return_sequences": p.num_return_sequences,
-            "do_sample": p.do_sample,
+            "num_return_sequences": sequences,
+            "do_sample": p.do_sample or sequences > 1,
             "stop": list(dict.fromkeys(s for s in stops if s))[:MAX_STOP_SEQUENCES],
         }
-        if p.temperature == 0:  # greedy: TGI-backed models reject a zero temperature
+        if p.temperature == 0 and sequences == 1:  # greedy: TGI rejects a zero temperature
             params["temperature"] = None
             params["do_sample"] = False
         if p.top_p is not None and p.top_p >= 1.0:
@@ -222,32 +359,80 @@ class CompletionEngine:
     # --- the request --------------------------------------------------------------------
 
     async def complete(
-        self, doc: Document, line: int, index: int, path: str | None = None
+        self,
+        doc: Document,
+        line: int,
+        index: int,
+        path: str | None = None,
+        *,
+        others: Iterable[Document] = (),
+        repo: str = "",
+        invoked: bool = False,
+        ranges: bool = True,
     ) -> Outcome:
-        """Completions for the cursor at ``(line, index)``; never raises a backend error."""
-        self.figures.requests += 1
-        request, win = self.build_request(doc, line, index, path)
+        """Completions for the cursor at ``(line, index)``; never raises a backend error.
+
+        ``ranges``: the client can replace auto-closed characters after the cursor (an
+        inline item's ``range``); otherwise the text is trimmed so as not to repeat them.
+        """
+        f = self.figures
+        f.requests += 1
+        started = self._clock()
+        uri = doc.uri
+        self.rhythm.keystroke(uri, started)
+        s = self.settings
+        if s.suggestions.typing_through and not invoked and uri in self._shown:
+            rest = remainders(self._shown[uri], doc, line, index)
+            if rest is not None:
+                self._supersede(uri, None)  # an older request still waiting is moot now
+                f.typing_through += 1
+                f.latencies.append((self._clock() - started) * 1000)
+                completions = [self._issue(Completion(t, line, index, r)) for t, r in rest]
+                return Outcome(completions, from_cache=True, typing_through=True)
+        request, win = self.build_request(
+            doc, line, index, path, others=others, repo=repo, invoked=invoked
+        )
         if win.spot is Spot.MID_WORD:
-            self.figures.skipped += 1
+            f.skipped += 1
             log.debug("no completion in the middle of a word")
             return Outcome([], spot=win.spot)
-        self.figures.last_max_new_tokens = request.parameters.get("max_new_tokens")
+        max_new = request.parameters.get("max_new_tokens")
+        f.last_max_new_tokens = max_new
+        spot = f.by_spot.setdefault(win.spot.value, {"requests": 0, "backendCalls": 0})
+        spot["requests"] += 1
+        spot["maxNewTokens"] = max_new
         key = request.cache_key(getattr(self.backend, "endpoint", ""))
-        started = self._clock()
-        enough = _first_line_done if win.single_line else None
-        try:
-            generation, from_cache = await self.cache.get_or_compute(
-                key,
-                lambda: self._stored_or_generated(key, request, enough),
-                keep=lambda g: bool(g.texts) and not g.partial,
-            )
-        except HfLspError as exc:
-            self._report(exc)
-            return Outcome([], request=request, error=str(exc), spot=win.spot)
-        if from_cache:
-            self.figures.cache_hits += 1
+        cached = self.cache.get(key)
+        if cached is not None:
+            self._supersede(uri, None)
+            self.cache.hits += 1
+            generation, from_cache = cached, True
         else:
-            self.figures.last_latency_ms = round((self._clock() - started) * 1000, 1)
+            delay = self.rhythm.delay(uri) if s.debounce.enabled else 0.0
+            enough = _first_line_done if win.single_line else None
+            inner = asyncio.ensure_future(self._fetch(key, request, delay, enough))
+            self._supersede(uri, (inner, key))
+            try:
+                generation, from_cache = await inner
+            except asyncio.CancelledError:
+                if inner in self._superseded:  # a newer request took over: answer nothing
+                    self._superseded.discard(inner)
+                    return Outcome([], request=request, spot=win.spot, cancelled=True)
+                raise
+            except HfLspError as exc:
+                self._report(exc)
+                return Outcome([], request=request, error=str(exc), spot=win.spot)
+            finally:
+                if self._pending.get(uri, (None, ""))[0] is inner:
+                    del self._pending[uri]
+            if not from_cache:
+                elapsed = (self._clock() - started) * 1000
+                f.last_latency_ms = round(elapsed, 1)
+                spot["backendCalls"] += 1
+                spot.setdefault("latencies", deque(maxlen=200)).append(elapsed)
+        if from_cache:
+            f.cache_hits += 1
+        f.latencies.append((self._clock() - started) * 1000)
         template = self.template()
         cleanup = Cleanup(
             prompt=request.prompt,
@@ -257,10 +442,90 @@ class CompletionEngine:
             stops=tuple(self.settings.parameters.stop),
             special_tokens=tuple(dict.fromkeys((*template.special_tokens, *COMMON_SPECIAL))),
             single_line=win.single_line,
+            language_id=doc.language_id,
         )
-        texts = list(dict.fromkeys(clean(t, cleanup) for t in generation.texts))
-        completions = [Completion(t, line, index) for t in texts if t]
+        memo = (key, ranges, win.line_after, doc.language_id, win.prefix[-200:])
+        seen = self._cleaned.get(memo) if from_cache else None
+        if seen is None:
+            seen = {}
+            for raw in generation.texts:
+                text, replaced = (
+                    clean_with_range(raw, cleanup) if ranges else (clean(raw, cleanup), 0)
+                )
+                if text.strip() and text not in seen:
+                    seen[text] = replaced
+            self._cleaned[memo] = seen
+            while len(self._cleaned) > CLEANED_KEPT:
+                self._cleaned.popitem(last=False)
+        completions = [self._issue(Completion(t, line, index, r)) for t, r in seen.items()]
+        if completions and s.suggestions.typing_through:
+            self._shown[uri] = snapshot(
+                doc, line, index, tuple(seen), tuple(seen.values())
+            )
+        else:
+            self._shown.pop(uri, None)
         return Outcome(completions, from_cache=from_cache, request=request, spot=win.spot)
+
+    async def _fetch(
+        self,
+        key: str,
+        request: GenerationRequest,
+        delay: float,
+        enough: Callable[[str], bool] | None = None,
+    ) -> tuple[Generation, bool]:
+        if delay > 0:
+            self.figures.debounced_ms += delay * 1000
+            await asyncio.sleep(delay)  # a newer keystroke cancels this: no backend call
+        return await self.cache.get_or_compute(
+            key,
+            lambda: self._stored_or_generated(key, request, enough),
+            keep=lambda g: bool(g.texts) and not g.partial,
+        )
+
+    def _supersede(
+        self, uri: str, new: tuple[asyncio.Task[tuple[Generation, bool]], str] | None
+    ) -> None:
+        """Cancel the older request for ``uri`` (unless it asks for the very same thing)."""
+        previous = self._pending.pop(uri, None)
+        if new is not None:
+            self._pending[uri] = new
+        if previous is None or previous[0].done():
+            return
+        if new is not None and previous[1] == new[1]:
+            return  # the same request again: both share the one backend call
+        if not self.settings.suggestions.cancel_previous:
+            return
+        self._superseded.add(previous[0])
+        previous[0].cancel()
+        self.figures.cancellations += 1
+
+    # --- accept / shown tracking --------------------------------------------------------
+
+    def _issue(self, completion: Completion) -> Completion:
+        ident = f"s{next(self._ids)}"
+        self._issued[ident] = False
+        while len(self._issued) > ISSUED_KEPT:
+            self._issued.popitem(last=False)
+        self.figures.items += 1
+        return Completion(
+            completion.text, completion.line, completion.index, completion.replace, ident
+        )
+
+    def shown(self, ident: str) -> None:
+        """The editor showed the suggestion (Copilot's ``didShowCompletion``)."""
+        if self._issued.get(ident) is False:
+            self._issued[ident] = True
+            self.figures.shown += 1
+
+    def accepted(self, ident: str, partial: bool = False) -> None:
+        """The user took the suggestion (the item's command), or part of it."""
+        if ident not in self._issued:
+            return
+        if partial:
+            self.figures.partially_accepted += 1
+            return
+        del self._issued[ident]
+        self.figures.accepted += 1
 
     async def _stored_or_generated(
         self, key: str, request: GenerationRequest, enough: Callable[[str], bool] | None
@@ -432,6 +697,16 @@ class CompletionEngine:
 
     def status(self) -> Mapping[str, Any]:
         f = self.figures
+        by_spot = {
+            name: {
+                "requests": v["requests"],
+                "backendCalls": v["backendCalls"],
+                "maxNewTokens": v.get("maxNewTokens"),
+                "latencyP50Ms": percentile(v.get("latencies", ()), 0.5),
+            }
+            for name, v in f.by_spot.items()
+        }
+        answered = f.shown or f.items
         return {
             "backend": self.settings.backend,
             "endpoint": getattr(self.backend, "endpoint", None),
@@ -442,11 +717,26 @@ class CompletionEngine:
             "cacheEntries": len(self.cache),
             "diskHits": f.disk_hits,
             "diskEntries": len(self.disk) if self.disk is not None else None,
+            "typingThroughHits": f.typing_through,
+            "cancellations": f.cancellations,
+            "debouncedMs": round(f.debounced_ms, 1),
             "skipped": f.skipped,
             "errors": f.errors,
+            "backendErrors": f.errors,
             "lastError": f.last_error,
             "lastMaxNewTokens": f.last_max_new_tokens,
             "lastLatencyMs": f.last_latency_ms,
+            "latencyP50Ms": percentile(f.latencies, 0.5),
+            "latencyP95Ms": percentile(f.latencies, 0.95),
+            "bySpot": by_spot,
+            "items": f.items,
+            "shown": f.shown,
+            "accepted": f.accepted,
+            "partiallyAccepted": f.partially_accepted,
+            "acceptRate": round(f.accepted / answered, 3) if answered else None,
+            "tokenCounter": f.token_counter,
+            "lastPromptTokens": f.last_prompt_tokens,
+            "crossFileSnippets": f.cross_file_snippets,
         }
 
 
@@ -493,3 +783,7 @@ def _display_path(uri: str) -> str:
     if parsed.scheme in ("file", ""):
         return unquote(parsed.path)
     return unquote(parsed.path) or uri
+
+
+def _ending(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"

@@ -6,6 +6,7 @@ import enum
 import re
 from dataclasses import dataclass
 
+from hf_lsp.engine import syntax
 from hf_lsp.engine.document import Document
 from hf_lsp.settings import Context as ContextSettings
 
@@ -89,7 +90,26 @@ def window(doc: Document, line: int, index: int, settings: ContextSettings) -> W
         suffix = suffix[: settings.max_suffix_chars]
 
     previous = next((lines[i] for i in range(line - 1, -1, -1) if lines[i].strip()), "")
-    return Window(prefix, suffix, classify(before, after, previous), before, after)
+    spot = classify(before, after, previous)
+    if spot is Spot.BLOCK_OPENER and doc.language_id:
+        spot = refine(doc.language_id, prefix, suffix, spot)
+    return Window(prefix, suffix, spot, before, after)
+
+
+def refine(language_id: str, prefix: str, suffix: str, spot: Spot) -> Spot:
+    """Check a block opener against the syntax tree.
+
+    A `:` or `{` in a comment or a string opens nothing (``# TODO:``, ``"a: b``): the answer
+    is a line's worth, not a block.
+    """
+    head = prefix.rstrip(" \t")
+    blank_line = head.endswith("\n")
+    if blank_line:  # the opener is at the end of the previous line
+        head = head.rstrip()
+    found = syntax.cursor_syntax(language_id, head, prefix[len(head) :] + suffix)
+    if found is not None and (found.in_comment or found.in_string):
+        return Spot.EMPTY_LINE if blank_line else Spot.END_OF_LINE
+    return spot
 
 
 _COMMENT = {

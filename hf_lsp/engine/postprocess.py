@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from hf_lsp.engine import syntax
 
 _CLOSERS = set(")]}>\"'`;:,")
 
@@ -20,6 +22,10 @@ class Cleanup:
     stops: Sequence[str]
     special_tokens: Sequence[str]
     single_line: bool
+    language_id: str = ""  # picks the tree-sitter grammar; "" means indentation rules only
+    # the editor replaces the auto-closed characters after the cursor (an item `range`): keep
+    # the completion's own closers instead of trimming them
+    replace_closers: bool = False
 
 
 Step = Callable[[str, Cleanup], str]
@@ -112,10 +118,25 @@ def stop_at_block_end(text: str, c: Cleanup) -> str:
     return text
 
 
+def stop_at_scope_end(text: str, c: Cleanup) -> str:
+    """Stop at the end of the syntactic scope the cursor is in (tree-sitter).
+
+    Without a grammar for the language, or when the scope does not close inside the
+    completion, the indentation rules of :func:`stop_at_block_end` decide.
+    """
+    if c.language_id and not c.single_line:
+        cut = syntax.scope_end(c.language_id, c.prefix, text)
+        if cut is not None:
+            return text[:cut]
+    return stop_at_block_end(text, c)
+
+
 def trim_suffix_overlap(text: str, c: Cleanup) -> str:
     """Drop an ending that repeats the code after the cursor (`foo(bar):)` doubling)."""
     rest = c.line_after.strip()
-    if "\n" not in text and rest and set(rest) <= _CLOSERS | {" "}:
+    if c.replace_closers and rest and set(rest) <= _CLOSERS | {" "}:
+        pass  # the item's range replaces them: see :func:`closers_replaced`
+    elif "\n" not in text and rest and set(rest) <= _CLOSERS | {" "}:
         stripped = text.rstrip()
         # brackets: cut at the first closer that closes a bracket opened before the cursor,
         # when that closer is the one already after the cursor (`foo(bar` + `baz):` + `)`);
@@ -160,6 +181,90 @@ def _first_unmatched_closer(text: str) -> int | None:
     return None
 
 
+REPEATS = 3  # a line or block seen this many times in a row is the model looping
+
+
+def drop_repetition(text: str, c: Cleanup) -> str:
+    """Keep one copy of lines or blocks the model repeats, and cut a phrase looping to the end.
+
+    Short lines (``}``, ``end``) repeat legitimately and are left alone; a phrase counts as a
+    loop only when it runs to the end of the text, where ``max_new_tokens`` stopped it.
+    """
+    lines = text.split("\n")
+    # the first line is compared as the editor shows it: after the text before the cursor
+    full = [c.prefix.rsplit("\n", 1)[-1] + lines[0], *lines[1:]]
+    for i in range(len(full)):
+        for period in (1, 2, 3):
+            block = full[i : i + period]
+            if len(block) < period or len("".join(block).strip()) < 4:
+                continue
+            count = 1
+            while full[i + count * period : i + (count + 1) * period] == block:
+                count += 1
+            if count >= REPEATS:
+                return "\n".join(lines[: i + period])
+    last = lines[-1]
+    for match in _LOOP.finditer(last):
+        unit = match.group(1)
+        tail = last[match.end() :]
+        if len(set(unit)) > 1 and any(ch.isalnum() for ch in unit) and unit.startswith(tail):
+            lines[-1] = last[: match.start() + len(unit)]
+            return "\n".join(lines)
+    return text
+
+
+_LOOP = re.compile(r"(.{2,16}?)\1{3,}")
+
+
+def drop_degenerate(text: str, c: Cleanup) -> str:
+    """Nothing for output that is not code: one character repeated, or only markers left."""
+    body = "".join(text.split())
+    if len(body) >= 12 and len(set(body)) == 1 and body[0].isalnum():
+        return ""
+    return text
+
+
+def _indent_style(prefix: str) -> str | None:
+    r"""``"\t"`` or ``" "`` as the prefix's lines are indented (``None``: no evidence)."""
+    tabs = spaces = 0
+    for line in prefix[-4000:].split("\n")[1:-1]:  # the nearest lines are evidence enough
+        if line.startswith("\t"):
+            tabs += 1
+        elif line.startswith("  "):
+            spaces += 1
+    if tabs == spaces:
+        return None
+    return "\t" if tabs > spaces else " "
+
+
+def _space_unit(prefix: str) -> int:
+    widths = sorted(
+        {len(ln) - len(ln.lstrip(" ")) for ln in prefix[-4000:].split("\n") if ln.startswith(" ")}
+    )
+    steps = [b - a for a, b in zip([0, *widths], widths, strict=False) if b > a]
+    return min(steps) if steps else 4
+
+
+def normalise_indentation(text: str, c: Cleanup) -> str:
+    """Indent the completion's lines as the document does: tabs, or spaces of its width."""
+    style = _indent_style(c.prefix)
+    if style is None or "\n" not in text:
+        return text
+    lines = text.split("\n")
+    out = [lines[0]]
+    unit = _space_unit(c.prefix)
+    for line in lines[1:]:
+        body = line.lstrip(" \t")
+        lead = line[: len(line) - len(body)]
+        if style == "\t" and " " in lead and "\t" not in lead:
+            model_unit = 4 if len(lead) % 4 == 0 else 2
+            lead = "\t" * (len(lead) // model_unit) + " " * (len(lead) % model_unit)
+        elif style == " " and "\t" in lead:
+            lead = lead.replace("\t", " " * unit)
+        out.append(lead + body)
+    return "\n".join(out)
+
+
 def trim_trailing_space(text: str, c: Cleanup) -> str:
     """No trailing blank lines or spaces: the editor shows them as junk."""
     return text.rstrip()
@@ -171,8 +276,11 @@ PIPELINE: tuple[Step, ...] = (
     cut_at_stop,
     drop_special_tokens,
     keep_first_line,
-    stop_at_block_end,
+    drop_repetition,
+    stop_at_scope_end,
+    normalise_indentation,
     trim_suffix_overlap,
+    drop_degenerate,
     trim_trailing_space,
 )
 
@@ -182,6 +290,37 @@ def clean(text: str, c: Cleanup, steps: Sequence[Step] = PIPELINE) -> str:
     for step in steps:
         text = step(text, c)
     return text if text.strip() else ""
+
+
+def closers_replaced(text: str, line_after: str) -> int:
+    """How many characters after the cursor the item should replace (0: insert only).
+
+    When the rest of the line is only auto-closed characters (``)``, ``"]`` …) and the
+    completion writes each of them, in order, the item replaces them rather than the
+    completion losing its own: ``foo(bar`` + ``baz):`` over ``)`` gives ``foo(barbaz):``.
+    """
+    rest = line_after.rstrip()
+    if not rest or not set(rest) <= _CLOSERS | {" "}:
+        return 0
+    at = 0
+    for ch in rest.replace(" ", ""):
+        at = text.find(ch, at)
+        if at < 0:
+            return 0
+        at += 1
+    return len(rest)
+
+
+def clean_with_range(text: str, c: Cleanup) -> tuple[str, int]:
+    """Clean ``text``; also say how many auto-closed characters after the cursor it replaces."""
+    rest = c.line_after.strip()
+    if not rest or not set(rest) <= _CLOSERS | {" "}:
+        return clean(text, c), 0  # nothing auto-closed after the cursor: nothing to replace
+    kept = clean(text, replace(c, replace_closers=True))
+    replaced = closers_replaced(kept, c.line_after)
+    if replaced:
+        return kept, replaced
+    return clean(text, replace(c, replace_closers=False)), 0
 
 
 def _without(text: str, tokens: Sequence[str]) -> str:

@@ -16,11 +16,25 @@ class FimTemplate:
     middle: str
     stop: tuple[str, ...]
     suffix_first: bool = False
+    file_sep: str = ""  # the family's file separator: other files go before the FIM prompt
+    repo_name: str = ""  # the family's repository marker (Qwen2.5-Coder's repo-level form)
 
-    def render(self, prefix: str, suffix: str) -> str:
+    def render(self, prefix: str, suffix: str, context: str = "") -> str:
+        """The prompt; ``context`` (from :meth:`files`) goes before the FIM markers."""
         if self.suffix_first:
-            return f"{self.suffix}{suffix}{self.prefix}{prefix}"
-        return f"{self.prefix}{prefix}{self.suffix}{suffix}{self.middle}"
+            return f"{self.suffix}{suffix}{self.prefix}{context}{prefix}"
+        return f"{context}{self.prefix}{prefix}{self.suffix}{suffix}{self.middle}"
+
+    def files(self, others: list[tuple[str, str]], current: str, repo: str = "") -> str:
+        """Other files in the family's multi-file form.
+
+        ``""`` when the family has none: the caller then writes them as path comments.
+        """
+        if not self.file_sep or not others:
+            return ""
+        head = f"{self.repo_name}{repo or 'workspace'}\n" if self.repo_name else ""
+        body = "".join(f"{self.file_sep}{path}\n{_ending(text)}" for path, text in others)
+        return f"{head}{body}{self.file_sep}{current}\n"
 
     @property
     def special_tokens(self) -> tuple[str, ...]:
@@ -38,6 +52,7 @@ TEMPLATES: dict[str, FimTemplate] = {
             "<fim_suffix>",
             "<fim_middle>",
             ("<|endoftext|>", "<file_sep>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>"),
+            file_sep="<file_sep>",
         ),
         # the spaces are part of CodeLlama's format
         FimTemplate("codellama", "<PRE> ", " <SUF>", " <MID>", ("<EOT>", "</s>")),
@@ -54,6 +69,8 @@ TEMPLATES: dict[str, FimTemplate] = {
             "<|fim_suffix|>",
             "<|fim_middle|>",
             ("<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|im_end|>", "<|repo_name|>"),
+            file_sep="<|file_sep|>",
+            repo_name="<|repo_name|>",
         ),
         FimTemplate(
             "codestral", "[PREFIX]", "[SUFFIX]", "", ("[PREFIX]", "[SUFFIX]", "</s>"),
@@ -95,3 +112,31 @@ def template_for(model: str, family: str | None = None) -> FimTemplate:
 def custom_template(prefix: str, suffix: str, middle: str, base: FimTemplate) -> FimTemplate:
     """A user-defined prefix/suffix/middle template, keeping ``base``'s stop tokens."""
     return FimTemplate("custom", prefix, suffix, middle, base.stop)
+
+
+_SLOTS = ("prefix", "suffix", "middle")
+
+
+def misordered(prefix: str, suffix: str, middle: str) -> str | None:
+    """Why a custom template puts a known family's markers in the wrong slots (``None``: fine).
+
+    ``prefix="<fim_suffix>"`` and the like make the model fill the wrong hole; the user is
+    told which marker belongs where instead of getting odd completions.
+    """
+    given = dict(zip(_SLOTS, (prefix, suffix, middle), strict=True))
+    for template in TEMPLATES.values():
+        known = {slot: getattr(template, slot).strip() for slot in _SLOTS}
+        for slot, token in given.items():
+            token = token.strip()
+            for other, marker in known.items():
+                if marker and token == marker and other != slot:
+                    return (
+                        f"{token!r} is the {template.name} {other} marker but is set as "
+                        f"fim.{slot}; {template.name} expects prefix {known['prefix']!r}, "
+                        f"suffix {known['suffix']!r}, middle {known['middle']!r}"
+                    )
+    return None
+
+
+def _ending(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"

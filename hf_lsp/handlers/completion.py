@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -20,8 +20,18 @@ _WORD_BEFORE = re.compile(r"\w*$")
 LABEL_LIMIT = 60
 
 
+ACCEPT_COMMAND = "hfLsp.accept"
+DID_SHOW = "textDocument/didShowCompletion"
+DID_PARTIALLY_ACCEPT = "textDocument/didPartiallyAcceptCompletion"
+
+
 async def _complete(
-    ls: HfLanguageServer, uri: str, position: types.Position
+    ls: HfLanguageServer,
+    uri: str,
+    position: types.Position,
+    *,
+    invoked: bool = False,
+    ranges: bool = False,
 ) -> tuple[Outcome, types.Position] | None:
     doc = ls.documents.get(uri)
     if doc is None:
@@ -29,9 +39,44 @@ async def _complete(
         return None
     encoding = ls.position_encoding
     line, index = doc.clamp(position.line, position.character, encoding)
-    outcome = await ls.configuration.engine.complete(doc, line, index, workspace_path(ls, uri))
+    outcome = await ls.configuration.engine.complete(
+        doc,
+        line,
+        index,
+        workspace_path(ls, uri),
+        others=ls.documents,
+        repo=workspace_name(ls, uri),
+        invoked=invoked,
+        ranges=ranges,
+    )
     at = types.Position(*doc.position_of(line, index, encoding))
     return outcome, at
+
+
+def workspace_name(ls: HfLanguageServer, uri: str) -> str:
+    """The name of the workspace folder holding ``uri`` (a repository name for the prompt)."""
+    try:
+        folders = list(ls.workspace.folders.values())
+    except RuntimeError:
+        return ""
+    for folder in folders:
+        if uri.startswith(folder.uri.rstrip("/") + "/"):
+            return str(folder.name)
+    root = ls.workspace.root_uri or ""
+    return unquote(root.rstrip("/").rsplit("/", 1)[-1]) if root else ""
+
+
+def _item_id(item: object) -> str | None:
+    """The suggestion id in an item's command arguments (items come back in notifications)."""
+    command = getattr(item, "command", None)
+    if isinstance(item, dict):
+        command = item.get("command")
+    arguments = command.get("arguments") if isinstance(command, dict) else getattr(
+        command, "arguments", None
+    )
+    if isinstance(arguments, list) and arguments and isinstance(arguments[0], str):
+        return arguments[0]
+    return None
 
 
 def workspace_path(ls: HfLanguageServer, uri: str) -> str | None:
@@ -57,17 +102,47 @@ def register(server: HfLanguageServer) -> None:
     async def inline_completion(
         ls: HfLanguageServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList | None:
-        result = await _complete(ls, params.text_document.uri, params.position)
+        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        result = await _complete(
+            ls, params.text_document.uri, params.position, invoked=invoked, ranges=True
+        )
         if result is None:
             return None
         outcome, at = result
-        cursor = types.Range(start=at, end=at)  # insert at the cursor: nothing typed is replaced
-        return types.InlineCompletionList(
-            items=[
-                types.InlineCompletionItem(insert_text=c.text, range=cursor)
-                for c in outcome.completions
-            ]
-        )
+        doc = ls.documents.get(params.text_document.uri)
+        items = []
+        for c in outcome.completions:
+            end = at  # insert at the cursor: nothing typed is replaced …
+            if c.replace and doc is not None:  # … but auto-closed `)` `"` the text writes are
+                end = types.Position(
+                    *doc.position_of(c.line, c.index + c.replace, ls.position_encoding)
+                )
+            items.append(
+                types.InlineCompletionItem(
+                    insert_text=c.text,
+                    range=types.Range(start=at, end=end),
+                    command=types.Command(title="hf-lsp: accepted", command=ACCEPT_COMMAND,
+                                          arguments=[c.id]),
+                )
+            )
+        return types.InlineCompletionList(items=items)
+
+    @server.command(ACCEPT_COMMAND)
+    def accept(ls: Any, *args: Any) -> None:  # pygls reads these hints at run time
+        if args and isinstance(args[0], str):
+            ls.configuration.engine.accepted(args[0])
+
+    @server.feature(DID_SHOW)
+    def did_show(ls: HfLanguageServer, params: Any) -> None:
+        ident = _item_id(getattr(params, "item", None))
+        if ident is not None:
+            ls.configuration.engine.shown(ident)
+
+    @server.feature(DID_PARTIALLY_ACCEPT)
+    def did_partially_accept(ls: HfLanguageServer, params: Any) -> None:
+        ident = _item_id(getattr(params, "item", None))
+        if ident is not None:
+            ls.configuration.engine.accepted(ident, partial=True)
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
     async def completion(

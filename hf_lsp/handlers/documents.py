@@ -33,9 +33,11 @@ def register(server: HfLanguageServer) -> None:
                     version,
                     encoding,
                 )
+                ls.configuration.engine.edited(uri, start.line)
             else:
                 doc.replace_all(change.text, version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: HfLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.documents.close(params.text_document.uri)
+        ls.configuration.engine.closed(params.text_document.uri)

@@ -1,0 +1,197 @@
+"""Counting tokens and fitting the prompt into the model's context window.
+
+With a ``tokenizer.json`` (a path, or the model's own file from the Hub when the user allows
+downloads) tokens are counted exactly with the ``tokenizers`` library, loaded on first use.
+Without one, a calibrated estimate stands in: characters per token, rounded up, which
+over-counts rather than under-counts so the backend never sees a prompt that is too long.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Counter(Protocol):
+    name: str
+
+    def count(self, text: str) -> int: ...
+
+
+@dataclass
+class Estimate:
+    """Tokens ≈ characters / ``chars_per_token``, rounded up."""
+
+    chars_per_token: float = 3.2
+    name: str = "estimate"
+
+    def count(self, text: str) -> int:
+        return math.ceil(len(text) / self.chars_per_token) if text else 0
+
+
+class TokenizerCounter:
+    """Exact counts with a ``tokenizers.Tokenizer``."""
+
+    def __init__(self, tokenizer: Any, name: str) -> None:
+        self._tokenizer = tokenizer
+        self.name = name
+
+    def count(self, text: str) -> int:
+        if not text:
+            return 0
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    @classmethod
+    def from_file(cls, path: str) -> TokenizerCounter:
+        tokenizers = importlib.import_module("tokenizers")
+        return cls(tokenizers.Tokenizer.from_file(path), f"tokenizer {path}")
+
+
+def hub_counter(model: str) -> TokenizerCounter:
+    """The model's ``tokenizer.json`` from the Hub (network: only when the user allows it)."""
+    tokenizers = importlib.import_module("tokenizers")
+    return TokenizerCounter(tokenizers.Tokenizer.from_pretrained(model), f"tokenizer of {model}")
+
+
+class Counters:
+    """Picks the counter for the settings in force, loading tokenizers once each."""
+
+    def __init__(self, download: Callable[[str], TokenizerCounter] = hub_counter) -> None:
+        self._files: dict[str, Counter] = {}
+        self._hub: dict[str, Counter | None] = {}
+        self._download = download
+        self._lock = threading.Lock()
+
+    def get(
+        self, tokenizer_path: str | None, model: str, allow_download: bool, chars_per_token: float
+    ) -> Counter:
+        fallback = Estimate(chars_per_token)
+        if tokenizer_path:
+            counter = self._files.get(tokenizer_path)
+            if counter is None:
+                try:
+                    counter = TokenizerCounter.from_file(tokenizer_path)
+                except Exception as exc:
+                    log.warning("cannot read the tokenizer %s (%s): estimating tokens",
+                                tokenizer_path, exc)
+                    counter = fallback
+                self._files[tokenizer_path] = counter
+            return counter if isinstance(counter, TokenizerCounter) else fallback
+        if allow_download:
+            with self._lock:
+                if model not in self._hub:
+                    self._hub[model] = None  # fetching: estimate until it is there
+                    threading.Thread(
+                        target=self._fetch, args=(model,), name="tokenizer-download", daemon=True
+                    ).start()
+                found = self._hub[model]
+            if found is not None:
+                return found
+        return fallback
+
+    def _fetch(self, model: str) -> None:
+        try:
+            counter: Counter = self._download(model)
+        except Exception as exc:
+            log.warning("cannot download the tokenizer of %s (%s): estimating tokens", model, exc)
+            return
+        with self._lock:
+            self._hub[model] = counter
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How many tokens the prompt's code may use, and how they were found."""
+
+    total: int
+    prefix: int
+    suffix: int
+    counter: str
+
+
+def plan(
+    context_window: int,
+    max_new_tokens: int,
+    template_tokens: int,
+    prefix_ratio: float,
+) -> tuple[int, int, int]:
+    """``(total, prefix share, suffix share)`` of the tokens left for code."""
+    total = max(0, context_window - max_new_tokens - template_tokens)
+    prefix = int(total * prefix_ratio)
+    return total, prefix, total - prefix
+
+
+def fit(
+    prefix: str,
+    suffix: str,
+    counter: Counter,
+    total: int,
+    prefix_share: int,
+) -> tuple[str, str]:
+    """Cut ``prefix`` from the top and ``suffix`` from the bottom, on line boundaries.
+
+    Each side gets its share; what one side does not use goes to the other. The cursor
+    line's part of the prefix is kept whole if it fits at all (its start may be cut when it
+    alone is over budget), so the text next to the cursor is never lost first.
+    """
+    p_count = counter.count(prefix)
+    s_count = counter.count(suffix)
+    if p_count + s_count <= total:
+        return prefix, suffix
+    suffix_share = total - prefix_share
+    if s_count <= suffix_share:
+        p_budget, s_budget = total - s_count, s_count
+    elif p_count <= prefix_share:
+        p_budget, s_budget = p_count, total - p_count
+    else:
+        p_budget, s_budget = prefix_share, suffix_share
+    return _keep_end(prefix, counter, p_budget), _keep_start(suffix, counter, s_budget)
+
+
+def _keep_end(text: str, counter: Counter, budget: int) -> str:
+    lines = text.splitlines(keepends=True)
+    kept: list[str] = []
+    used = 0
+    for line in reversed(lines):
+        cost = counter.count(line)
+        if used + cost > budget:
+            if not kept:  # the cursor line alone is too long: keep its end
+                return _chars_within(line, counter, budget, from_end=True)
+            break
+        kept.append(line)
+        used += cost
+    return "".join(reversed(kept))
+
+
+def _keep_start(text: str, counter: Counter, budget: int) -> str:
+    lines = text.splitlines(keepends=True)
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        cost = counter.count(line)
+        if used + cost > budget:
+            if not kept:
+                return _chars_within(line, counter, budget, from_end=False)
+            break
+        kept.append(line)
+        used += cost
+    return "".join(kept)
+
+
+def _chars_within(line: str, counter: Counter, budget: int, *, from_end: bool) -> str:
+    lo, hi = 0, len(line)
+    while lo < hi:  # the longest piece that fits
+        mid = (lo + hi + 1) // 2
+        piece = line[len(line) - mid :] if from_end else line[:mid]
+        if counter.count(piece) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return line[len(line) - lo :] if from_end else line[:lo]

@@ -1,0 +1,159 @@
+"""llm-ls compatibility: ``llm-ls/getCompletions``, ``acceptCompletion``, ``rejectCompletion``.
+
+llm.nvim and llm-vscode send their settings with every request; they become the highest
+settings layer (``llm-ls``), applied only when they change. The answer is the text to insert
+at the cursor, as llm-ls gives it: ``{"request_id", "completions": [{"generated_text"}]}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from hf_lsp.settings import BACKENDS
+
+if TYPE_CHECKING:
+    from hf_lsp.server import HfLanguageServer
+
+log = logging.getLogger(__name__)
+
+GET_COMPLETIONS = "llm-ls/getCompletions"
+ACCEPT = "llm-ls/acceptCompletion"
+REJECT = "llm-ls/rejectCompletion"
+KEPT = 256
+_PARAMETERS = (
+    "max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "max_time",
+    "do_sample", "stop", "num_return_sequences",
+)
+
+
+def plain(value: Any) -> Any:
+    """Turn the namedtuples pygls makes of unknown methods' params back into plain values."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def overrides(params: Mapping[str, Any], said: set[str]) -> dict[str, Any]:
+    """The hf-lsp settings an llm-ls request carries (``said``: notes already logged)."""
+    out: dict[str, Any] = {}
+    if isinstance(params.get("model"), str) and params["model"].strip():
+        out["model"] = params["model"]
+    if isinstance(params.get("apiToken"), str) and params["apiToken"]:
+        out["apiToken"] = params["apiToken"]
+    backend = params.get("backend")
+    if isinstance(backend, str) and backend in BACKENDS:
+        out["backend"] = backend
+    elif backend and _once(said, f"backend {backend}"):
+        log.warning("llm-ls backend %r is not supported here; using %s", backend, BACKENDS[0])
+    if isinstance(params.get("url"), str) and params["url"]:
+        out["url"] = params["url"]
+    fim = params.get("fim")
+    if isinstance(fim, Mapping):
+        enabled = fim.get("enabled")
+        out["fim"] = {"enabled": bool(enabled) if enabled is not None else True}
+        tokens = [fim.get(k) for k in ("prefix", "suffix", "middle")]
+        if enabled and all(isinstance(t, str) and t for t in tokens):
+            out["fim"].update(dict(zip(("prefix", "suffix", "middle"), tokens, strict=True)))
+    window = params.get("contextWindow")
+    if isinstance(window, int) and not isinstance(window, bool) and window > 0:
+        out["tokens"] = {"contextWindow": max(64, window)}
+    body = params.get("requestBody")
+    if isinstance(body, Mapping) and isinstance(body.get("parameters"), Mapping):
+        chosen = {k: v for k, v in body["parameters"].items() if k in _PARAMETERS}
+        if chosen:
+            out["parameters"] = chosen
+    tokenizer = params.get("tokenizerConfig")
+    if isinstance(tokenizer, Mapping):
+        if isinstance(tokenizer.get("path"), str):
+            out.setdefault("tokens", {})["tokenizerPath"] = tokenizer["path"]
+        elif _once(said, "tokenizer"):
+            log.info("llm-ls tokenizerConfig %s: only a local path is used; set "
+                     "hfLsp.tokens.allowDownload to fetch the model's own", list(tokenizer))
+    if params.get("tlsSkipVerifyInsecure") and _once(said, "tls"):
+        log.warning("tlsSkipVerifyInsecure is ignored: hf-lsp always verifies certificates")
+    return out
+
+
+def _request_id() -> str:
+    """A random UUID (version 4), as llm-ls sends; without the `uuid` module's start-up cost."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _once(said: set[str], what: str) -> bool:
+    if what in said:
+        return False
+    said.add(what)
+    return True
+
+
+def register(server: HfLanguageServer) -> None:
+    issued: OrderedDict[str, list[str]] = OrderedDict()  # request id → suggestion ids
+    said: set[str] = set()
+    last: list[dict[str, Any]] = [{}]
+
+    @server.feature(GET_COMPLETIONS)
+    async def get_completions(ls: HfLanguageServer, params: Any) -> dict[str, Any]:
+        data = plain(params) or {}
+        request_id = _request_id()
+        wanted = overrides(data, said)
+        if wanted != last[0]:
+            last[0] = wanted
+            await ls.configuration.update("llm-ls", wanted)
+        document = data.get("textDocument") or {}
+        position = data.get("position") or {}
+        doc = ls.documents.get(str(document.get("uri", "")))
+        if doc is None:
+            log.warning("llm-ls/getCompletions for %s, which is not open", document.get("uri"))
+            return {"request_id": request_id, "completions": []}
+        from hf_lsp.handlers.completion import workspace_name, workspace_path
+
+        line, index = doc.clamp(
+            int(position.get("line", 0)), int(position.get("character", 0)), ls.position_encoding
+        )
+        outcome = await ls.configuration.engine.complete(
+            doc, line, index, workspace_path(ls, doc.uri), others=ls.documents,
+            repo=workspace_name(ls, doc.uri), ranges=False,
+        )
+        issued[request_id] = [c.id for c in outcome.completions]
+        while len(issued) > KEPT:
+            issued.popitem(last=False)
+        return {
+            "request_id": request_id,
+            "completions": [{"generated_text": c.text} for c in outcome.completions],
+        }
+
+    def _ids(data: Mapping[str, Any]) -> tuple[list[str], list[int], int | None]:
+        ids = issued.get(str(data.get("request_id", data.get("requestId", ""))), [])
+        shown = data.get("shown_completions", data.get("shownCompletions")) or []
+        accepted = data.get("accepted_completion", data.get("acceptedCompletion"))
+        return ids, [i for i in shown if isinstance(i, int)], accepted
+
+    @server.feature(ACCEPT)
+    def accept(ls: HfLanguageServer, params: Any) -> None:
+        ids, shown, accepted = _ids(plain(params) or {})
+        engine = ls.configuration.engine
+        for i in shown:
+            if 0 <= i < len(ids):
+                engine.shown(ids[i])
+        if isinstance(accepted, int) and 0 <= accepted < len(ids):
+            engine.shown(ids[accepted])
+            engine.accepted(ids[accepted])
+
+    @server.feature(REJECT)
+    def reject(ls: HfLanguageServer, params: Any) -> None:
+        ids, shown, _ = _ids(plain(params) or {})
+        for i in shown:
+            if 0 <= i < len(ids):
+                ls.configuration.engine.shown(ids[i])

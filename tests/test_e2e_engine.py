@@ -1,0 +1,193 @@
+"""End to end: typing-through, cancel-previous, auto-closed ranges, alternatives, llm-ls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import MODEL, Starter, inline, open_doc, wait_for
+from hf_server import FakeInferenceServer, FakeModel, Fault
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+SOURCE = "def add(a, b):\n    \n"
+QUIET = {"debounce": {"enabled": False}}
+
+
+def type_text(client: LanguageClient, uri: str, version: int, line: int, col: int,
+              text: str, delete: int = 0) -> None:
+    start = types.Position(line=line, character=col - delete)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=start, end=types.Position(line=line, character=col)),
+                    text=text,
+                )
+            ],
+        )
+    )
+
+
+async def invoke(client: LanguageClient, uri: str, line: int, col: int
+                 ) -> list[types.InlineCompletionItem]:
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=col),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Invoked
+            ),
+        )
+    )
+    assert isinstance(result, types.InlineCompletionList)
+    return list(result.items)
+
+
+async def status(client: LanguageClient) -> Any:
+    return await client.protocol.send_request_async("hfLsp/status", {})
+
+
+async def test_typing_through_sends_no_request(start: Starter, hf: FakeInferenceServer) -> None:
+    client = await start({"url": hf.base_url, **QUIET})
+    uri = open_doc(client, SOURCE)
+    assert [i.insert_text for i in await inline(client, uri, 1, 4)] == ["return a + b"]
+    type_text(client, uri, 2, 1, 4, "ret")
+    items = await inline(client, uri, 1, 7)
+    assert [i.insert_text for i in items] == ["urn a + b"]
+    assert items[0].range == types.Range(
+        start=types.Position(line=1, character=7), end=types.Position(line=1, character=7)
+    )
+    type_text(client, uri, 3, 1, 7, "", delete=1)  # backspace
+    assert [i.insert_text for i in await inline(client, uri, 1, 6)] == ["turn a + b"]
+    assert len(hf.generation_requests()) == 1
+    figures = await status(client)
+    assert (figures.typingThroughHits, figures.backendCalls) == (2, 1)
+
+
+async def test_a_newer_request_closes_the_older_http_call(
+    start: Starter, hf: FakeInferenceServer
+) -> None:
+    hf.fault(MODEL, Fault.delay(3.0))
+    client = await start({"url": hf.base_url, **QUIET})
+    uri = open_doc(client, "x = 1\ny = 2\n")
+    older = asyncio.ensure_future(inline(client, uri, 0, 5))
+    await wait_for(lambda: hf.active == 1)
+    newer = await inline(client, uri, 1, 5)
+    assert await older == []
+    assert newer  # answered at once: the fault delayed only the first call
+    await wait_for(lambda: hf.closed_early == 1)
+    assert (await status(client)).cancellations == 1
+
+
+@pytest.fixture
+def closing() -> Iterator[FakeInferenceServer]:
+    with FakeInferenceServer({MODEL: FakeModel("baz):\n        pass\n")}) as server:
+        yield server
+
+
+async def test_auto_closed_bracket_is_replaced_not_doubled(
+    start: Starter, closing: FakeInferenceServer
+) -> None:
+    client = await start({"url": closing.base_url, **QUIET})
+    uri = open_doc(client, "def f():\n    if foo(bar)\n")
+    (item,) = await inline(client, uri, 1, 14)
+    assert item.insert_text == "baz):\n        pass"
+    assert item.range == types.Range(
+        start=types.Position(line=1, character=14), end=types.Position(line=1, character=15)
+    )
+    line = "    if foo(bar)"
+    shown = line[:14] + item.insert_text + line[15:]
+    assert shown.startswith("    if foo(barbaz):") and shown.count(")") == 1
+
+
+async def test_invoked_returns_alternatives_and_tracks_acceptance(
+    start: Starter, hf: FakeInferenceServer
+) -> None:
+    client = await start({"url": hf.base_url, **QUIET})
+    uri = open_doc(client, SOURCE)
+    items = await invoke(client, uri, 1, 4)
+    sent = hf.generation_requests()[0].body
+    assert sent["parameters"]["num_return_sequences"] == 3
+    assert sent["options"]["use_cache"] is False
+    assert [i.insert_text for i in items] == ["return a + b"]  # the fake answers alike: deduped
+    command = items[0].command
+    assert command is not None and command.command == "hfLsp.accept"
+    client.protocol.notify(
+        "textDocument/didShowCompletion",
+        {"item": {"insertText": items[0].insert_text,
+                  "command": {"title": command.title, "command": command.command,
+                              "arguments": list(command.arguments or [])}}},
+    )
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=command.command, arguments=command.arguments)
+    )
+    figures = await wait_for_status(client, lambda f: f.accepted == 1)
+    assert (figures.shown, figures.acceptRate) == (1, 1.0)
+
+
+async def wait_for_status(client: LanguageClient, ok: Any) -> Any:
+    for _ in range(100):
+        figures = await status(client)
+        if ok(figures):
+            return figures
+        await asyncio.sleep(0.02)
+    raise AssertionError(figures)
+
+
+async def test_partial_acceptance_is_accepted(start: Starter, hf: FakeInferenceServer) -> None:
+    client = await start({"url": hf.base_url, **QUIET})
+    uri = open_doc(client, SOURCE)
+    (item,) = await inline(client, uri, 1, 4)
+    assert item.command is not None
+    client.protocol.notify(
+        "textDocument/didPartiallyAcceptCompletion",
+        {"item": {"insertText": item.insert_text,
+                  "command": {"title": "", "command": item.command.command,
+                              "arguments": list(item.command.arguments or [])}},
+         "acceptedLength": 6},
+    )
+    figures = await wait_for_status(client, lambda f: f.partiallyAccepted == 1)
+    assert figures.requests == 1
+
+
+async def test_llm_ls_get_completions(start: Starter, hf: FakeInferenceServer) -> None:
+    client = await start({"url": hf.base_url, **QUIET})
+    uri = open_doc(client, SOURCE)
+    result = await client.protocol.send_request_async(
+        "llm-ls/getCompletions",
+        {
+            "textDocument": {"uri": uri},
+            "position": {"line": 1, "character": 4},
+            "model": MODEL,
+            "backend": "huggingface",
+            "url": hf.base_url,
+            "apiToken": None,
+            "fim": {"enabled": True, "prefix": "<fim_prefix>", "middle": "<fim_middle>",
+                    "suffix": "<fim_suffix>"},
+            "tokensToClear": ["<|endoftext|>"],
+            "contextWindow": 2048,
+            "requestBody": {"parameters": {"max_new_tokens": 60, "temperature": 0.2}},
+            "tlsSkipVerifyInsecure": False,
+            "ide": "neovim",
+            "tokenizerConfig": None,
+            "disableUrlPathCompletion": False,
+        },
+    )
+    assert [c.generated_text for c in result.completions] == ["return a + b"]
+    assert isinstance(result.request_id, str) and result.request_id
+    sent = hf.generation_requests()[0].body
+    assert sent["parameters"]["max_new_tokens"] == 60
+    assert sent["inputs"].startswith("<fim_prefix>")
+    await client.protocol.send_request_async(
+        "llm-ls/acceptCompletion",
+        {"request_id": result.request_id, "accepted_completion": 0, "shown_completions": [0]},
+    )
+    await client.protocol.send_request_async(
+        "llm-ls/rejectCompletion", {"request_id": "unknown", "shown_completions": [0]}
+    )
+    figures = await status(client)
+    assert (figures.accepted, figures.shown) == (1, 1)

@@ -1,0 +1,98 @@
+"""Token budgets: exact counts from a tokenizer.json made here, or the estimate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hf_lsp.engine.prompts import TEMPLATES
+from hf_lsp.engine.tokens import Counters, Estimate, TokenizerCounter, fit, plan
+
+CODE = "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(40))
+
+
+@pytest.fixture(scope="module")
+def tokenizer_json(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small BPE tokenizer trained on code, with StarCoder's FIM markers as special tokens."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    specials = ["<unk>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<|endoftext|>"]
+    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=specials, show_progress=False)
+    tokenizer.train_from_iterator([CODE] * 4, trainer)
+    path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
+    tokenizer.save(str(path))
+    return path
+
+
+def test_the_tokenizer_counts_fim_markers_as_one_token(tokenizer_json: Path) -> None:
+    counter = TokenizerCounter.from_file(str(tokenizer_json))
+    assert counter.count("<fim_prefix>") == 1
+    assert counter.count("") == 0
+    assert 0 < counter.count(CODE) < len(CODE)
+
+
+def test_counters_load_each_file_once_and_fall_back(tokenizer_json: Path) -> None:
+    counters = Counters(download=lambda model: pytest.fail("no download in tests"))
+    first = counters.get(str(tokenizer_json), "m", False, 3.2)
+    assert first is counters.get(str(tokenizer_json), "m", False, 3.2)
+    assert isinstance(first, TokenizerCounter)
+    missing = counters.get("/nonexistent/tokenizer.json", "m", False, 3.2)
+    assert isinstance(missing, Estimate)
+    assert isinstance(counters.get(None, "m", False, 2.0), Estimate)
+
+
+def test_downloads_only_when_allowed_and_in_the_background() -> None:
+    import threading
+
+    asked: list[str] = []
+    ready = threading.Event()
+
+    def download(model: str) -> TokenizerCounter:
+        asked.append(model)
+        ready.set()
+        raise OSError("offline")
+
+    counters = Counters(download=download)
+    assert isinstance(counters.get(None, "org/model", False, 3.2), Estimate)
+    assert asked == []
+    assert isinstance(counters.get(None, "org/model", True, 3.2), Estimate)  # until it is there
+    assert ready.wait(5)
+    assert asked == ["org/model"]
+
+
+def test_estimate_rounds_up() -> None:
+    assert Estimate(4.0).count("abcde") == 2
+    assert Estimate(4.0).count("") == 0
+
+
+def test_plan_reserves_the_answer_and_the_template() -> None:
+    assert plan(1000, 100, 10, 0.75) == (890, 667, 223)
+    assert plan(100, 200, 10, 0.5) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("total", [20, 60, 150, 400])
+def test_fit_cuts_on_line_boundaries_within_budget(tokenizer_json: Path, total: int) -> None:
+    counter = TokenizerCounter.from_file(str(tokenizer_json))
+    prefix, suffix = CODE[: len(CODE) // 2] + "    ", CODE[len(CODE) // 2 :]
+    p, s = fit(prefix, suffix, counter, total, int(total * 0.75))
+    assert counter.count(p) + counter.count(s) <= total
+    assert prefix.endswith(p) and suffix.startswith(s)
+    assert p.endswith("    ")  # the cursor line stays
+    assert p == "" or p.startswith(("def", "    return")) or len(p) <= 4  # whole lines only
+    assert s == "" or s.endswith("\n")
+    rendered = TEMPLATES["starcoder"].render(p, s)
+    assert counter.count(rendered) == counter.count(p) + counter.count(s) + 3  # markers intact
+
+
+def test_fit_gives_what_one_side_leaves_to_the_other() -> None:
+    counter = Estimate(1.0)
+    prefix = "".join(f"line {i}\n" for i in range(100))
+    p, s = fit(prefix, "x\n", counter, 100, 50)
+    assert s == "x\n" and 50 < len(p) <= 98
+
+
+def test_fit_keeps_everything_that_fits() -> None:
+    assert fit("a\n", "b\n", Estimate(1.0), 10, 5) == ("a\n", "b\n")
