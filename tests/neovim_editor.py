@@ -195,6 +195,8 @@ def editors(tmp_path: Path) -> Iterator[EditorFactory]:
             "vim.cmd('filetype on')\n"
             f"vim.opt.runtimepath:prepend({lua_value(str(PLUGIN))})\n"
             "vim.o.swapfile = false\n"
+            # python's ftplugin probes the python3 provider: a second per test, not needed here
+            "vim.g.loaded_python3_provider = 0\n"
         )
         instance = Editor(workdir, header + init_lua, environment, files or {})
         started.append(instance)
