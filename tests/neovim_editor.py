@@ -78,10 +78,17 @@ class Editor:
                   timeout=20, what="nvim's socket")
             if self.proc.poll() is not None:
                 raise AssertionError(f"nvim exited: {self.stderr_path.read_text()}")
-            self.nvim = pynvim.attach("socket", path=self.socket)
+            # the socket file appears when nvim binds it, a moment before it listens
+            self.nvim = until(self._connect, timeout=20, what="nvim's socket to accept")
         except BaseException:
             self.close()
             raise
+
+    def _connect(self) -> pynvim.Nvim | None:
+        try:
+            return pynvim.attach("socket", path=self.socket)
+        except ConnectionRefusedError:
+            return None
 
     # -- driving it ---------------------------------------------------------------------
 
