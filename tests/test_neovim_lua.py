@@ -114,3 +114,11 @@ def test_an_empty_token_is_not_stored(tmp_path: Path) -> None:
                                "result = { p == nil, err }")
     assert result == [True, "no token given"]
     assert not (tmp_path / "home" / ".cache").exists()
+
+
+def test_tabs_in_ghost_text_become_spaces(tmp_path: Path) -> None:
+    result = run_lua(tmp_path, (
+        "local t = require('hf_lsp.text')\n"
+        "result = { t.expand_tabs('\\tx', 4), t.expand_tabs('ab\\tc', 4), t.lines('a\\r\\nb\\nc') }"
+    ))
+    assert result == ["    x", "ab  c", ["a", "b", "c"]]

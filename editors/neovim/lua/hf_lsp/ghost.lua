@@ -130,7 +130,7 @@ local function draw(bufnr, state)
     virt_lines[#virt_lines + 1] = { { text.expand_tabs(lines[i], tabstop), hl } }
   end
   local opts = { hl_mode = 'combine', virt_text_pos = 'inline', right_gravity = false }
-  local first = { { lines[1], hl } }
+  local first = { { text.expand_tabs(lines[1], tabstop), hl } }
   if hint and #virt_lines == 0 then
     first[#first + 1] = hint
   elseif hint then
