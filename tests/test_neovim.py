@@ -257,3 +257,58 @@ def test_token_command_stores_the_token_and_the_server_uses_it(editor: EditorFac
         assert hf.generation_requests()[-1].headers["authorization"] == f"Bearer {TOKEN}"
         assert TOKEN not in nvim.output("messages")
         assert TOKEN not in nvim.lua("return vim.fn.getreg(':')")
+
+
+# Neovim 0.12's vim.lsp.inline_completion, stood in for by a recorder: the plugin's glue for
+# the built-in engine (this machine has no 0.12) calls it as documented and falls through.
+NATIVE_STUB = """
+local calls = {}
+_G.native_calls = calls
+local ns = vim.api.nvim_create_namespace('nvim.lsp.inline_completion')
+vim.lsp.inline_completion = {
+  enable = function(on, filter) table.insert(calls, { 'enable', on, filter and filter.bufnr }) end,
+  is_enabled = function() return true end,
+  select = function(opts) table.insert(calls, { 'select', opts.count }) end,
+  get = function(opts)
+    table.insert(calls, { 'get', opts ~= nil and opts.on_accept ~= nil })
+    vim.api.nvim_buf_clear_namespace(0, ns, 0, -1)
+    return true
+  end,
+}
+function _G.show_native()
+  local row, col = unpack(vim.api.nvim_win_get_cursor(0))
+  vim.api.nvim_buf_set_extmark(0, ns, row - 1, col, { virt_text = { { 'x', 'Comment' } } })
+end
+"""
+
+
+def test_neovim_012_uses_the_builtin_inline_completion(
+    editor: EditorFactory, silent: FakeInferenceServer
+) -> None:
+    nvim = editor(NATIVE_STUB + setup_lua(silent.base_url), files={"demo.py": SOURCE})
+    nvim.edit("demo.py")
+    nvim.wait_attached()
+    until(lambda: nvim.lua("return vim.b.hf_lsp_keymaps == true"), what="the plugin's keys")
+    bufnr = nvim.lua("return vim.api.nvim_get_current_buf()")
+    calls = lambda: nvim.lua("return _G.native_calls")  # noqa: E731
+    assert calls() == [["enable", True, bufnr]]
+
+    nvim.nvim.command("setlocal noexpandtab softtabstop=0")
+    nvim.keys("Go<Tab>")  # nothing shown: a tab, and the built-in engine is not asked
+    until(lambda: nvim.lines()[1].endswith("\t"), what="a tab", state=nvim.snapshot)
+    assert [c[0] for c in calls()] == ["enable"]
+
+    nvim.lua("_G.show_native()")
+    nvim.keys("<M-]>")
+    until(lambda: ["select", 1] in calls(), what="select(+1)")
+    nvim.keys("<M-Right>")
+    until(lambda: ["get", True] in calls(), what="get() with a partial on_accept")
+    nvim.lua("_G.show_native()")
+    nvim.keys("<Tab>")
+    until(lambda: ["get", False] in calls(), what="get() accepting all",
+          state=lambda: (calls(), nvim.snapshot()))
+    nvim.keys("<Esc>")
+
+    assert "auto-suggest off" in nvim.output("HfLsp toggle")
+    assert calls()[-1] == ["enable", False, bufnr]
+    assert "built-in (vim.lsp.inline_completion)" in nvim.output("HfLsp status")
