@@ -24,6 +24,7 @@ local INVOKED, AUTOMATIC = 1, 2
 ---@field client_id integer
 ---@field timer uv.uv_timer_t?
 ---@field request_id integer?
+---@field pending { row: integer, col: integer, tick: integer }?  where the request was made
 ---@field items hf_lsp.Suggestion[]
 ---@field index integer
 ---@field anchor { row: integer, col: integer, tick: integer }?  where the suggestion was shown
