@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import CONTINUATION, MODEL, TOKEN
-from hf_server import FakeInferenceServer, FakeModel
+from hf_server import FakeInferenceServer, FakeModel, Fault
 from neovim_editor import Editor, EditorFactory, editors, lua_value, until
 
 SOURCE = "def add(a, b):\n"
@@ -194,6 +194,21 @@ def test_fast_typing_sends_one_request(editor: EditorFactory, hf: FakeInferenceS
     assert (mark["row"], mark["col"]) == (1, 12)
     assert len(hf.generation_requests()) == 1
     assert hf.generation_requests()[0].body["inputs"].count("return a") == 1
+
+
+def test_typing_on_cancels_the_request_in_flight(
+    editor: EditorFactory, hf: FakeInferenceServer
+) -> None:
+    hf.fault(MODEL, Fault.delay(8.0))  # the first answer is slow
+    nvim = open_demo(editor, hf.base_url, trigger_on_insert_enter=False)
+    nvim.keys("Gox")
+    until(lambda: len(hf.generation_requests()) == 1 and hf.active == 1, what="a slow request")
+    nvim.keys("y")  # $/cancelRequest: hf-lsp closes the HTTP call
+    until(lambda: hf.closed_early == 1, timeout=5, what="the first call closed")
+    assert nvim.wait_ghost() == "return a + b"
+    (mark,) = nvim.ghost()
+    assert (mark["row"], mark["col"]) == (1, 6)  # drawn for "    xy", not for "    x"
+    assert len(hf.generation_requests()) == 2
 
 
 def test_toggle_turns_auto_suggest_off_and_on(
