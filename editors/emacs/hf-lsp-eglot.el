@@ -1,0 +1,26 @@
+;;; hf-lsp-eglot.el --- hf-lsp with Eglot (Emacs 29+)  -*- lexical-binding: t; -*-
+
+;; Eglot runs one server per major mode: this makes hf-lsp *the* server of these modes (it
+;; replaces e.g. pylsp there). For hf-lsp beside another server, use lsp-mode
+;; (hf-lsp-lsp-mode.el). Suggestions arrive through completion-at-point (the completion
+;; menu of corfu, company or the default *Completions*).
+
+(with-eval-after-load 'eglot
+  (add-to-list 'eglot-server-programs
+               '((python-mode python-ts-mode rust-mode rust-ts-mode)
+                 . ("hf-lsp"
+                    ;; sent with `initialize'; every setting has a default
+                    :initializationOptions (:hfLsp (:model "bigcode/starcoder2-15b"))))))
+
+;; Answers hf-lsp's workspace/configuration pull (section "hfLsp"); change it and run
+;; M-x eglot-signal-didChangeConfiguration to apply it without a restart.
+(setq-default eglot-workspace-configuration
+              '(:hfLsp (:model "bigcode/starcoder2-15b"
+                        :maxNewTokens (:midLine 24 :endOfLine 64))))
+
+;; The token: hf-lsp reads $HF_TOKEN, else the file `huggingface-cli login' wrote
+;; (~/.cache/huggingface/token). Emacs passes its environment on:
+;; (setenv "HF_TOKEN_PATH" (expand-file-name "~/.cache/huggingface/token"))
+
+(provide 'hf-lsp-eglot)
+;;; hf-lsp-eglot.el ends here
