@@ -331,3 +331,17 @@ async def test_the_token_does_not_follow_a_redirect(start: Starter) -> None:
         assert await inline(client, uri, 1, 4) == []
         assert elsewhere.requests == []  # never followed, so the token stayed put
         await wait_for(lambda: [m for m in client.log_messages if "302" in m.message])
+
+
+@pytest.mark.parametrize(
+    ("text", "snippet"),
+    [
+        pytest.param("return a + b", "return a + b", id="plain"),
+        pytest.param('f"${x}"', 'f"\\${x\\}"', id="dollar-brace"),
+        pytest.param("a \\ b", "a \\\\ b", id="backslash"),
+    ],
+)
+def test_completion_items_are_literal_snippets(text: str, snippet: str) -> None:
+    from hf_lsp.handlers.completion import snippet_literal
+
+    assert snippet_literal(text) == snippet

@@ -53,6 +53,8 @@ def test_enable_alone_attaches_with_the_shipped_config(
         what="the completion menu", state=nvim.snapshot,
     )
     assert [item["abbr"] for item in menu] == ["return a + b"]
+    # the whole suggestion is the word to insert, not its first word (a literal snippet)
+    assert menu[0]["word"] == "return a + b"
     assert menu[0]["menu"] == f"hf-lsp · {MODEL}"
     assert nvim.mode() == "ic"
     request = hf.generation_requests()[-1]

@@ -92,6 +92,14 @@ def workspace_path(ls: HfLanguageServer, uri: str) -> str | None:
     return None
 
 
+_SNIPPET_SPECIAL = re.compile(r"([\\$}])")
+
+
+def snippet_literal(text: str) -> str:
+    """``text`` as a snippet that inserts exactly ``text`` (backslash, ``$`` and ``}`` escaped)."""
+    return _SNIPPET_SPECIAL.sub(r"\\\1", text)
+
+
 def client_has_inline(ls: HfLanguageServer) -> bool:
     text_document = ls.client_capabilities.text_document
     return bool(text_document and text_document.inline_completion is not None)
@@ -174,9 +182,12 @@ def register(server: HfLanguageServer) -> None:
                     ),
                     filter_text=typed + c.text,
                     sort_text="0",
-                    insert_text_format=types.InsertTextFormat.PlainText,
+                    # a snippet (escaped, so it is taken literally): some clients cut a
+                    # plain-text edit at its first space (Neovim 0.11's built-in completion)
+                    insert_text_format=types.InsertTextFormat.Snippet,
                     text_edit=types.TextEdit(
-                        range=types.Range(start=start, end=at), new_text=typed + c.text
+                        range=types.Range(start=start, end=at),
+                        new_text=snippet_literal(typed + c.text),
                     ),
                 )
             )
