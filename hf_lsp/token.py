@@ -15,14 +15,20 @@ log = logging.getLogger(__name__)
 def token_file_path(env: Mapping[str, str] | None = None) -> Path:
     """Where ``huggingface-cli login`` keeps the token: ``$HF_TOKEN_PATH`` or ``$HF_HOME/token``."""
     env = os.environ if env is None else env
+
+    def expand(path: str) -> Path:  # `~` is the HOME of ``env``, not of this process
+        if (path == "~" or path.startswith("~/")) and env.get("HOME"):
+            return Path(env["HOME"] + path[1:])
+        return Path(path).expanduser()
+
     if env.get("HF_TOKEN_PATH"):
-        return Path(env["HF_TOKEN_PATH"]).expanduser()
+        return expand(env["HF_TOKEN_PATH"])
     if env.get("HF_HOME"):
-        home = Path(env["HF_HOME"]).expanduser()
+        home = expand(env["HF_HOME"])
     elif env.get("XDG_CACHE_HOME"):
-        home = Path(env["XDG_CACHE_HOME"]).expanduser() / "huggingface"
+        home = expand(env["XDG_CACHE_HOME"]) / "huggingface"
     else:
-        home = Path("~/.cache/huggingface").expanduser()
+        home = expand("~/.cache/huggingface")
     return home / "token"
 
 

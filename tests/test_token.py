@@ -227,3 +227,10 @@ def test_scan_for_tokens_ignores_non_strings() -> None:
     scan_for_tokens({"apiToken": 12345678})
     scan_for_tokens({})
     assert redact("12345678") == "12345678"
+
+
+def test_home_comes_from_the_given_environment(tmp_path: Path) -> None:
+    from hf_lsp.token import token_file_path
+
+    assert token_file_path({"HOME": str(tmp_path)}) == tmp_path / ".cache/huggingface/token"
+    assert token_file_path({"HOME": str(tmp_path), "HF_HOME": "~/hf"}) == tmp_path / "hf/token"
