@@ -117,10 +117,17 @@ async def hits() -> None:
             t0 = time.perf_counter()
             await client.request("textDocument/inlineCompletion", inline_params(1, 4))
             times.append((time.perf_counter() - t0) * 1000)
+        baseline = []
+        for _ in range(1000):  # the same server answering a request that does nothing much
+            t0 = time.perf_counter()
+            await client.request("hfLsp/status", {})
+            baseline.append((time.perf_counter() - t0) * 1000)
         status = await client.request("hfLsp/status", {})
         await client.stop()
     line("hit p50", pct(times, 0.5), "ms", 1.0)
     line("hit p99", pct(times, 0.99), "ms", 5.0)
+    line("baseline (hfLsp/status) p50", pct(baseline, 0.5), "ms")
+    line("baseline (hfLsp/status) p99", pct(baseline, 0.99), "ms")
     print(f"  (backend calls {status['backendCalls']}, cache hits {status['cacheHits']})")
 
 

@@ -59,6 +59,16 @@ async def test_typing_through_needs_no_request_and_backspace_works() -> None:
     assert e.status()["typingThroughHits"] == 2
 
 
+async def test_a_suggestion_typed_out_in_full_asks_for_the_next() -> None:
+    backend = FakeBackend(texts=("x",))
+    e = engine(backend)
+    doc = Document("file:///a.py", "y = \n", "python")
+    await e.complete(doc, 0, 4)
+    doc.apply_change((0, 4), (0, 4), "x")
+    outcome = await e.complete(doc, 0, 5)
+    assert not outcome.typing_through and len(backend.requests) == 2
+
+
 async def test_typing_something_else_asks_again() -> None:
     backend = FakeBackend()
     e = engine(backend)
