@@ -71,6 +71,7 @@ class Configuration:
         self.engine = CompletionEngine(
             self.settings, self._backend(self.settings), alert=alert
         )
+        self.engine.counters.token = self.token
         self._backend_key = self._key(self.settings)
 
     def _key(self, settings: Settings) -> tuple[Any, ...]:
@@ -113,6 +114,7 @@ class Configuration:
 
     async def apply(self, settings: Settings) -> None:
         self.token, self.token_source = resolve_token(settings.api_token)
+        self.engine.counters.token = self.token  # a gated model's tokenizer needs it
         backend = None
         key = self._key(settings)
         if settings == self.settings and key == self._backend_key:
