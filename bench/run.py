@@ -317,7 +317,9 @@ async def startup() -> None:
     bare_ms = statistics.median(r for r, _ in bare)
     line("hf-lsp initialize answered", ours_ms, "ms")
     line("bare pygls initialize answered", bare_ms, "ms")
-    line("hf-lsp / bare pygls", ours_ms / bare_ms, "×", 1.2)
+    line("hf-lsp / bare pygls (medians)", ours_ms / bare_ms, "×", 1.2)
+    fastest = min(r for r, _ in ours) / min(r for r, _ in bare)
+    line("hf-lsp / bare pygls (fastest of 5 each: less load noise)", fastest, "×", 1.2)
     line("hf-lsp idle RSS", statistics.median(m for _, m in ours), "MB", 60)
     line("bare pygls idle RSS", statistics.median(m for _, m in bare), "MB")
 

@@ -16,7 +16,7 @@ import httpx
 
 from hf_lsp.backends import make_backend
 from hf_lsp.engine.completion import CompletionEngine
-from hf_lsp.engine.generation import Backend, Exchange
+from hf_lsp.engine.generation import Backend, Exchange, Generation, GenerationRequest
 from hf_lsp.errors import SettingsError
 from hf_lsp.redact import scan_for_tokens
 from hf_lsp.settings import (
@@ -49,6 +49,37 @@ def section_of(data: Any) -> Mapping[str, Any] | None:
     return data if any(key in known for key in data) else None
 
 
+class LazyBackend:
+    """A backend built on first use, so that start-up does not pay for an HTTP client.
+
+    Everything but ``endpoint`` and ``aclose`` is the real backend's (``generate`` and what
+    other adapters add).
+    """
+
+    def __init__(self, build: Callable[[], Backend], endpoint: str) -> None:
+        self._build = build
+        self._real: Backend | None = None
+        self.endpoint = endpoint
+
+    def real(self) -> Backend:
+        if self._real is None:
+            self._real = self._build()
+        return self._real
+
+    async def generate(self, request: GenerationRequest, timeout: float | None = None
+                       ) -> Generation:
+        return await self.real().generate(request, timeout)
+
+    async def aclose(self) -> None:
+        if self._real is not None:
+            await self._real.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.real(), name)
+
+
 class Configuration:
     """Holds the layers, the settings in force, the token and the completion engine."""
 
@@ -78,9 +109,17 @@ class Configuration:
         return (settings.backend, settings.endpoint(), self.token, settings.request_timeout)
 
     def _backend(self, settings: Settings) -> Backend:
-        return make_backend(
-            settings, self.token, transport=self._transport, on_exchange=self._on_exchange
+        token, transport, on_exchange = self.token, self._transport, self._on_exchange
+        return LazyBackend(
+            lambda: make_backend(settings, token, transport=transport, on_exchange=on_exchange),
+            settings.endpoint(),
         )
+
+    def warm(self) -> None:
+        """Build the backend now (its HTTP client's TLS set-up costs ~50 ms), off start-up."""
+        backend = self.engine.backend
+        if isinstance(backend, LazyBackend):
+            backend.real()
 
     def raw(self) -> dict[str, Any]:
         """The merged layers, as the JSON they came in."""
