@@ -18,7 +18,7 @@ import httpx
 
 from hf_lsp.backends import make_backend
 from hf_lsp.engine.completion import CompletionEngine
-from hf_lsp.engine.generation import Backend, Exchange
+from hf_lsp.engine.generation import Backend, Exchange, Generation, GenerationRequest
 from hf_lsp.errors import SettingsError
 from hf_lsp.redact import scan_for_tokens
 from hf_lsp.settings import (
@@ -72,6 +72,37 @@ def scoped_token(settings: Settings) -> tuple[str | None, str]:
     return None, f"none ({source} is only sent to Hugging Face)"
 
 
+class LazyBackend:
+    """A backend built on first use, so that start-up does not pay for an HTTP client.
+
+    Everything but ``endpoint`` and ``aclose`` is the real backend's (``generate`` and what
+    other adapters add).
+    """
+
+    def __init__(self, build: Callable[[], Backend], endpoint: str) -> None:
+        self._build = build
+        self._real: Backend | None = None
+        self.endpoint = endpoint
+
+    def real(self) -> Backend:
+        if self._real is None:
+            self._real = self._build()
+        return self._real
+
+    async def generate(self, request: GenerationRequest, timeout: float | None = None
+                       ) -> Generation:
+        return await self.real().generate(request, timeout)
+
+    async def aclose(self) -> None:
+        if self._real is not None:
+            await self._real.aclose()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.real(), name)
+
+
 class Configuration:
     """Holds the layers, the settings in force, the token and the completion engine."""
 
@@ -94,6 +125,7 @@ class Configuration:
         self.engine = CompletionEngine(
             self.settings, self._backend(self.settings), alert=alert
         )
+        self.engine.counters.token = self.token
         self._backend_key = self._key(self.settings)
 
     def _key(self, settings: Settings) -> tuple[Any, ...]:
@@ -108,9 +140,17 @@ class Configuration:
         )
 
     def _backend(self, settings: Settings) -> Backend:
-        return make_backend(
-            settings, self.token, transport=self._transport, on_exchange=self._on_exchange
+        token, transport, on_exchange = self.token, self._transport, self._on_exchange
+        return LazyBackend(
+            lambda: make_backend(settings, token, transport=transport, on_exchange=on_exchange),
+            settings.endpoint(),
         )
+
+    def warm(self) -> None:
+        """Build the backend now (its HTTP client's TLS set-up costs ~50 ms), off start-up."""
+        backend = self.engine.backend
+        if isinstance(backend, LazyBackend):
+            backend.real()
 
     def raw(self) -> dict[str, Any]:
         """The merged layers, as the JSON they came in."""
@@ -144,6 +184,8 @@ class Configuration:
 
     async def apply(self, settings: Settings) -> None:
         self.token, self.token_source = scoped_token(settings)
+        # the Hub serves tokenizers: a gated model's needs the Hugging Face token
+        self.engine.counters.token = resolve_token(settings.api_token)[0]
         backend = None
         key = self._key(settings)
         if settings == self.settings and key == self._backend_key:

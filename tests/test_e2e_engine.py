@@ -191,3 +191,53 @@ async def test_llm_ls_get_completions(start: Starter, hf: FakeInferenceServer) -
     )
     figures = await status(client)
     assert (figures.accepted, figures.shown) == (1, 1)
+
+
+async def test_a_colon_in_a_comment_asks_for_a_line_not_a_block(
+    start: Starter, hf: FakeInferenceServer
+) -> None:
+    client = await start({"url": hf.base_url, **QUIET})
+    uri = open_doc(client, "def f():\n    x = 1  # steps:\n")
+    await inline(client, uri, 1, 19)
+    (sent,) = hf.generation_requests()
+    assert sent.body["parameters"]["max_new_tokens"] == 64  # end of line, not a block opener
+    figures = await status(client)
+    assert figures.bySpot.end_of_line.maxNewTokens == 64
+
+
+async def test_other_open_documents_join_the_prompt(
+    start: Starter, hf: FakeInferenceServer
+) -> None:
+    client = await start({"url": hf.base_url, **QUIET}, root_uri="file:///work")
+    open_doc(client, "class Invoice:\n    def total_amount(self, items):\n"
+             "        return sum(items)\n", uri="file:///work/lib/invoice.py")
+    uri = open_doc(client, "invoice = Invoice()\ninvoice.total_amount(\n",
+                   uri="file:///work/app.py")
+    await inline(client, uri, 1, 21)
+    prompt = hf.generation_requests()[0].body["inputs"]
+    assert prompt.startswith(
+        "<file_sep>lib/invoice.py\nclass Invoice:\n    def total_amount(self, items):\n"
+    )
+    assert "<file_sep>app.py\n<fim_prefix>invoice = Invoice()" in prompt
+
+
+async def test_the_llm_ls_token_never_reaches_a_log(start: Starter, tmp_path: Any) -> None:
+    secret = "hf_llmLsSecretTokenValue987654321"
+    log_file = tmp_path / "llm-ls.log"
+    with FakeInferenceServer({MODEL: FakeModel("return a + b\n")}, token=secret) as hf:
+        client = await start({}, args=["-vv", "--log-file", str(log_file)])
+        uri = open_doc(client, SOURCE)
+        result = await client.protocol.send_request_async(
+            "llm-ls/getCompletions",
+            {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 4},
+             "model": MODEL, "backend": "huggingface", "url": hf.base_url, "apiToken": secret,
+             "fim": {"enabled": True}, "tokensToClear": [], "contextWindow": 1024,
+             "requestBody": {}, "tlsSkipVerifyInsecure": True, "ide": "vscode",
+             "tokenizerConfig": None, "disableUrlPathCompletion": False},
+        )
+        assert [c.generated_text for c in result.completions] == ["return a + b"]
+    text = log_file.read_text()
+    assert text and secret not in text
+    assert "tlsSkipVerifyInsecure is ignored" in text
+    for message in client.log_messages:
+        assert secret not in message.message

@@ -59,6 +59,16 @@ async def test_typing_through_needs_no_request_and_backspace_works() -> None:
     assert e.status()["typingThroughHits"] == 2
 
 
+async def test_a_suggestion_typed_out_in_full_asks_for_the_next() -> None:
+    backend = FakeBackend(texts=("x",))
+    e = engine(backend)
+    doc = Document("file:///a.py", "y = \n", "python")
+    await e.complete(doc, 0, 4)
+    doc.apply_change((0, 4), (0, 4), "x")
+    outcome = await e.complete(doc, 0, 5)
+    assert not outcome.typing_through and len(backend.requests) == 2
+
+
 async def test_typing_something_else_asks_again() -> None:
     backend = FakeBackend()
     e = engine(backend)
@@ -178,3 +188,29 @@ async def test_other_open_documents_join_the_prompt(model: str, marker: str) -> 
     assert marker in prompt
     assert "def total_amount" in prompt
     assert e.status()["crossFileSnippets"] == 1
+
+
+async def test_the_backend_is_built_on_first_use() -> None:
+    from hf_lsp.configuration import Configuration, LazyBackend
+
+    built: list[int] = []
+    fake = FakeBackend()
+
+    def build() -> FakeBackend:
+        built.append(1)
+        return fake
+
+    lazy = LazyBackend(build, "http://x")
+    assert lazy.endpoint == "http://x" and built == []
+    await lazy.aclose()  # nothing built, nothing to close
+    e = CompletionEngine(parse_settings({"debounce": {"enabled": False}}), lazy)
+    doc = Document("file:///a.py", TEXT, "python")
+    assert (await e.complete(doc, 1, 4)).completions
+    assert built == [1] and len(fake.requests) == 1
+    assert lazy.texts == fake.texts  # other attributes are the real backend's
+
+    configuration = Configuration()
+    assert isinstance(configuration.engine.backend, LazyBackend)
+    configuration.warm()
+    assert configuration.engine.backend._real is not None
+    await configuration.aclose()

@@ -51,6 +51,14 @@ from hf_lsp.settings import Context
             id="rust-enclosing-body",
         ),
         pytest.param(
+            "java", "class A {\n  int f() {\n    ", "return 1;\n  }\n  int g() { return 2; }\n}\n",
+            "return 1;\n  }", id="java-method-body",
+        ),
+        pytest.param(
+            "cpp", "int main() {\n  ", "return 0;\n}\n\nint other() {}\n", "return 0;\n}",
+            id="cpp-function-body",
+        ),
+        pytest.param(
             "go", "func f() int {\n\t", "return 1\n}\n\nfunc g() {}\n", "return 1\n}",
             id="go-function-body",
         ),

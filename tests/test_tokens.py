@@ -35,7 +35,7 @@ def test_the_tokenizer_counts_fim_markers_as_one_token(tokenizer_json: Path) -> 
 
 
 def test_counters_load_each_file_once_and_fall_back(tokenizer_json: Path) -> None:
-    counters = Counters(download=lambda model: pytest.fail("no download in tests"))
+    counters = Counters(download=lambda model, token: pytest.fail("no download in tests"))
     first = counters.get(str(tokenizer_json), "m", False, 3.2)
     assert first is counters.get(str(tokenizer_json), "m", False, 3.2)
     assert isinstance(first, TokenizerCounter)
@@ -50,17 +50,18 @@ def test_downloads_only_when_allowed_and_in_the_background() -> None:
     asked: list[str] = []
     ready = threading.Event()
 
-    def download(model: str) -> TokenizerCounter:
-        asked.append(model)
+    def download(model: str, token: str | None) -> TokenizerCounter:
+        asked.append(f"{model} {token}")
         ready.set()
         raise OSError("offline")
 
     counters = Counters(download=download)
+    counters.token = "hf_x"
     assert isinstance(counters.get(None, "org/model", False, 3.2), Estimate)
     assert asked == []
     assert isinstance(counters.get(None, "org/model", True, 3.2), Estimate)  # until it is there
     assert ready.wait(5)
-    assert asked == ["org/model"]
+    assert asked == ["org/model hf_x"]
 
 
 def test_estimate_rounds_up() -> None:

@@ -383,7 +383,9 @@ class CompletionEngine:
         s = self.settings
         if s.suggestions.typing_through and not invoked and uri in self._shown:
             rest = remainders(self._shown[uri], doc, line, index)
-            if rest is not None:
+            if rest == []:  # typed out in full: time for the next suggestion
+                del self._shown[uri]
+            elif rest is not None:
                 self._supersede(uri, None)  # an older request still waiting is moot now
                 f.typing_through += 1
                 f.latencies.append((self._clock() - started) * 1000)

@@ -38,7 +38,7 @@ class Snippet:
     score: float
 
 
-MAX_LINES_READ = 20_000  # lines of one document considered (a huge file is sampled from the top)
+MAX_LINES_READ = 5_000  # lines of one document compared (a huge file: its first lines)
 
 
 class CrossFile:

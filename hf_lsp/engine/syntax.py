@@ -24,6 +24,8 @@ GRAMMARS: dict[str, tuple[str, str]] = {
     "rust": ("tree_sitter_rust", "language"),
     "go": ("tree_sitter_go", "language"),
     "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"),
+    "java": ("tree_sitter_java", "language"),
 }
 
 _STRINGS = frozenset(

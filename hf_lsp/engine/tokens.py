@@ -54,16 +54,23 @@ class TokenizerCounter:
         return cls(tokenizers.Tokenizer.from_file(path), f"tokenizer {path}")
 
 
-def hub_counter(model: str) -> TokenizerCounter:
-    """The model's ``tokenizer.json`` from the Hub (network: only when the user allows it)."""
+def hub_counter(model: str, token: str | None = None) -> TokenizerCounter:
+    """The model's ``tokenizer.json`` from the Hub (network: only when the user allows it).
+
+    ``token`` opens gated and private models (StarCoder2's, for one).
+    """
     tokenizers = importlib.import_module("tokenizers")
-    return TokenizerCounter(tokenizers.Tokenizer.from_pretrained(model), f"tokenizer of {model}")
+    tokenizer = tokenizers.Tokenizer.from_pretrained(model, token=token)
+    return TokenizerCounter(tokenizer, f"tokenizer of {model}")
 
 
 class Counters:
     """Picks the counter for the settings in force, loading tokenizers once each."""
 
-    def __init__(self, download: Callable[[str], TokenizerCounter] = hub_counter) -> None:
+    def __init__(
+        self, download: Callable[[str, str | None], TokenizerCounter] = hub_counter
+    ) -> None:
+        self.token: str | None = None  # the Hugging Face token, for gated models' tokenizers
         self._files: dict[str, Counter] = {}
         self._hub: dict[str, Counter | None] = {}
         self._download = download
@@ -89,31 +96,24 @@ class Counters:
                 if model not in self._hub:
                     self._hub[model] = None  # fetching: estimate until it is there
                     threading.Thread(
-                        target=self._fetch, args=(model,), name="tokenizer-download", daemon=True
+                        target=self._fetch,
+                        args=(model, self.token),
+                        name="tokenizer-download",
+                        daemon=True,
                     ).start()
                 found = self._hub[model]
             if found is not None:
                 return found
         return fallback
 
-    def _fetch(self, model: str) -> None:
+    def _fetch(self, model: str, token: str | None) -> None:
         try:
-            counter: Counter = self._download(model)
+            counter: Counter = self._download(model, token)
         except Exception as exc:
             log.warning("cannot download the tokenizer of %s (%s): estimating tokens", model, exc)
             return
         with self._lock:
             self._hub[model] = counter
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How many tokens the prompt's code may use, and how they were found."""
-
-    total: int
-    prefix: int
-    suffix: int
-    counter: str
 
 
 def plan(

@@ -28,6 +28,7 @@ def register(server: HfLanguageServer) -> None:
         from hf_lsp.handlers.configuration import pull
 
         await pull(ls)
+        ls.configuration.warm()  # after `initialize` is answered: start-up does not wait
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: HfLanguageServer, params: Any) -> None:
