@@ -11,12 +11,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
-from hf_lsp.backends import make_backend
 from hf_lsp.engine.completion import CompletionEngine
 from hf_lsp.engine.generation import Backend, Exchange, Generation, GenerationRequest
 from hf_lsp.errors import SettingsError
@@ -31,6 +28,9 @@ from hf_lsp.settings import (
     wire_name,
 )
 from hf_lsp.token import resolve_token
+
+if TYPE_CHECKING:
+    import httpx  # only for annotations: httpx loads with the first backend
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +141,13 @@ class Configuration:
 
     def _backend(self, settings: Settings) -> Backend:
         token, transport, on_exchange = self.token, self._transport, self._on_exchange
-        return LazyBackend(
-            lambda: make_backend(settings, token, transport=transport, on_exchange=on_exchange),
-            settings.endpoint(),
-        )
+
+        def build() -> Backend:
+            from hf_lsp.backends import make_backend  # httpx is imported here, off start-up
+
+            return make_backend(settings, token, transport=transport, on_exchange=on_exchange)
+
+        return LazyBackend(build, settings.endpoint())
 
     def warm(self) -> None:
         """Build the backend now (its HTTP client's TLS set-up costs ~50 ms), off start-up."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
@@ -18,6 +17,9 @@ from hf_lsp.configuration import Configuration
 from hf_lsp.engine.document import DocumentStore
 from hf_lsp.logs import EditorLogHandler
 from hf_lsp.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx  # only for annotations: httpx loads with the first backend
 
 log = logging.getLogger(__name__)
 
