@@ -9,9 +9,10 @@ if TYPE_CHECKING:
 
 
 def register_all(server: HfLanguageServer) -> None:
-    from hf_lsp.handlers import completion, configuration, documents, lifecycle
+    from hf_lsp.handlers import actions, completion, configuration, documents, lifecycle
 
     lifecycle.register(server)
     configuration.register(server)
     documents.register(server)
     completion.register(server)
+    actions.register(server)
