@@ -478,7 +478,7 @@ def plan(
             **common,
         )
     first, last = _selected_lines(lines, selection)
-    if (first, last) == (line, line) and selection.start_index == selection.end_index:
+    if (selection.start_line, selection.start_index) == (selection.end_line, selection.end_index):
         if action == REWRITE:
             raise NotApplicable("select the code to rewrite first")
         function = find_function(lines, line, language)
