@@ -119,3 +119,22 @@ async def test_chat_explanation_is_shown_not_inserted(start: Starter) -> None:
                           "fromCache": False, "answers": 1}
         assert shown(client, "div") == ["hf-lsp: `div` returns **a / b**."]
         assert editor.applied == []
+
+
+async def test_a_custom_action_inserts_its_answer_below_the_selection(start: Starter) -> None:
+    with FakeBackend("openai", "Sure:\n```python\nassert div(4, 2) == 2\n```") as server:
+        client = await start(openai_settings(server, actions={"custom": [
+            {"title": "Write a test", "prompt": "Test this {language}:\n{code}",
+             "output": "insert"},
+        ]}))
+        editor = Editor(client)
+        uri = editor.open(SOURCE)
+        action = titled(await editor.actions(uri, 5, 0, end=(7, 0)), "Write a test")
+        assert action.kind == types.CodeActionKind.RefactorRewrite
+        result = await editor.run(action)
+        assert result["status"] == "applied"
+        assert editor.texts[uri] == SOURCE + "assert div(4, 2) == 2\n"
+        (sent,) = server.generation_requests()
+        assert sent.body["messages"][1]["content"] == (
+            "Test this python:\ndef div(a, b):\n    return a / b"
+        )
