@@ -303,6 +303,21 @@ def test_reanchor(new: list[str], guard: tuple[int, int], expected: int | None) 
     assert reanchor(OLD, new, guard) == expected
 
 
+def test_reanchor_in_a_big_file_stays_fast_and_right() -> None:
+    import time
+
+    old = split_lines("".join(f"def f{i}(a):\n    return a + {i}\n\n\n" for i in range(5000)))
+    typed = ["# a\n"] * 3 + old[:8000] + ["y = 1\n"] + old[8000:-5] + ["z\n"]
+    started = time.perf_counter()
+    assert reanchor(old, typed, (12000, 12001)) == 4  # 3 lines above, 1 between, 1 below
+    changed = typed[: 12004] + ["    return 0\n"] + typed[12005:]
+    assert reanchor(old, changed, (12000, 12001)) is None
+    assert time.perf_counter() - started < 1.0
+    same = ["x\n"] * 20000  # no line to anchor on and too much changed to diff: give up
+    assert reanchor(same, ["y\n", *same[:10000], "q\n", *same[10000:], "z\n"],
+                    (12000, 12000)) is None
+
+
 def test_chat_settings_default_to_the_router_for_huggingface() -> None:
     hf = chat_settings(parse_settings({"model": "Qwen/Qwen2.5-Coder-7B-Instruct"}))
     assert (hf.backend, hf.url, hf.model, hf.fim.enabled) == (
