@@ -43,6 +43,7 @@ HASH_COMMENT = {"python", "shellscript", "sh", "bash", "ruby", "perl", "r", "yam
 DASH_COMMENT = {"lua", "sql", "haskell", "elm", "ada"}
 PYTHON_LIKE = {"python"}
 INDENT_BLOCKS = {"python", "nim", "yaml"}
+SEARCH_LINES = 5000  # how far above the cursor a function's header is looked for
 
 
 def comment_marker(language: str) -> str:
@@ -192,7 +193,7 @@ class Function:
 def find_function(lines: Sequence[str], line: int, language: str) -> Function | None:
     """The innermost function whose header or body contains ``line``."""
     finder = _python_function if language in PYTHON_LIKE else _brace_function
-    for start in range(min(line, len(lines) - 1), max(-1, line - 400), -1):
+    for start in range(min(line, len(lines) - 1), max(-1, line - SEARCH_LINES), -1):
         found = finder(lines, start)
         if found is not None:
             end = found.close_line if found.close_line is not None else found.body_last
@@ -277,7 +278,7 @@ def _brace_function(lines: Sequence[str], start: int) -> Function | None:
         return None
     depth = 0
     close = None
-    for i in range(open_line, min(len(lines), open_line + 2000)):
+    for i in range(open_line, min(len(lines), open_line + 20_000)):
         code = _strip_line_comment(_content(lines, i))
         code = re.sub(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", "\"\"", code)
         for ch in code:
