@@ -371,3 +371,19 @@ async def test_a_backend_error_leaves_the_document_alone(
     assert shown(editor.client, "Implement this function failed")
     assert editor.applied == [] and editor.texts[uri] == SOURCE
     assert TOKEN not in " ".join(m.message for m in editor.client.log_messages)
+
+
+async def test_the_same_action_again_is_answered_from_the_cache(
+    start: Starter, hf: FakeInferenceServer
+) -> None:
+    answer(hf, "return a * b\n")
+    editor, uri = await editor_for(start, hf)
+    action = titled(await editor.actions(uri, 7, 4), "Implement")
+    first = await editor.run(action)
+    editor.change(uri, SOURCE)  # the user undoes it
+    second = await editor.run(action)
+    assert (first["fromCache"], second["fromCache"]) == (False, True)
+    assert len(hf.generation_requests()) == 1
+    assert editor.texts[uri] == SOURCE.replace("    pass\n", "    return a * b\n")
+    status = await editor.client.protocol.send_request_async("hfLsp/status", {})
+    assert status.backendCalls == 1
