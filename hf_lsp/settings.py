@@ -322,6 +322,126 @@ class LongGeneration:
     )
 
 
+ACTION_MODES = ("auto", "fim", "chat")
+ACTION_OUTPUTS = ("replace", "insert", "show")
+
+
+@attrs.frozen
+class ActionPrompt:
+    """One built-in code action (see docs/actions.md for its default prompts)."""
+
+    enabled: bool = _setting(True, "Offer this action.")
+    mode: str | None = _setting(
+        None,
+        "`fim` (a fill-in-the-middle prompt, for base code models), `chat` "
+        "(`/v1/chat/completions`, for instruction models) or `auto`. Unset: `actions.mode`.",
+        choices=ACTION_MODES,
+    )
+    max_new_tokens: int | None = _setting(
+        None,
+        "Tokens this action may generate. Unset: the action's own default (a docstring is "
+        "short, a function body long). Above the serverless API's 250 the generation is "
+        "continued, up to `longGeneration.maxTotalNewTokens`.",
+        lo=1,
+        hi=32_768,
+    )
+    fim_prompt: str | None = _setting(
+        None,
+        "The text before the fill-in-the-middle hole, with `{before}`, `{indent}`, `{comment}`, "
+        "`{code}`, `{instruction}`, `{diagnostic}`, `{language}`. Unset: the built-in one.",
+    )
+    chat_prompt: str | None = _setting(
+        None,
+        "The user message of the chat prompt, with `{language}`, `{code}`, `{context}`, "
+        "`{instruction}`, `{diagnostic}`, `{file}`. Unset: the built-in one.",
+    )
+
+
+@attrs.frozen
+class CustomAction:
+    """A code action of the user's own: a title and a prompt template."""
+
+    title: str = attrs.field(
+        metadata={"doc": "What the editor lists.", "checks": (_check_not_blank,)},
+        validator=_check_not_blank,
+    )
+    prompt: str = attrs.field(
+        metadata={
+            "doc": "The chat user message, with the placeholders of `chatPrompt` "
+            "(`{code}` is the selection, or the function or line under the cursor).",
+            "checks": (_check_not_blank,),
+        },
+        validator=_check_not_blank,
+    )
+    output: str = _setting(
+        "replace",
+        "`replace` the code, `insert` the answer below it, or `show` it without editing.",
+        choices=ACTION_OUTPUTS,
+    )
+    mode: str | None = _setting(None, "As for the built-in actions.", choices=ACTION_MODES)
+    fim_prompt: str | None = _setting(None, "As for the built-in actions.")
+    max_new_tokens: int | None = _setting(None, "Tokens to generate.", lo=1, hi=32_768)
+
+
+@attrs.frozen
+class Actions:
+    """Code actions that write code: generate, implement, document, fix, rewrite, explain."""
+
+    enabled: bool = _setting(True, "Offer hf-lsp's code actions at all.")
+    mode: str = _setting(
+        "auto",
+        "How actions ask the model: `fim`, `chat`, or `auto` (chat when the model id looks "
+        "instruction-tuned: it contains `instruct`, `chat` or `-it`).",
+        choices=ACTION_MODES,
+    )
+    chat_url: str | None = _setting(
+        None,
+        "OpenAI-compatible server for chat prompts. Unset: `https://router.huggingface.co/v1` "
+        "for `huggingface`, the backend's own `url` for the others.",
+        check=_check_url,
+    )
+    chat_model: str | None = _setting(None, "Model for chat prompts. Unset: `model`.")
+    max_time: float = _setting(
+        90.0, "Seconds an action may take in all before it is abandoned.", lo=1, hi=3600
+    )
+    show_inline_chars: int = _setting(
+        300,
+        "An explanation up to this long is shown as a message; a longer one opens as a "
+        "Markdown document (when the editor can show documents).",
+        lo=0,
+        hi=100_000,
+    )
+    alternatives: int | None = _setting(
+        None,
+        "Answers to ask for; above 1 the editor offers them to choose from. Unset: "
+        "`parameters.num_return_sequences`.",
+        lo=1,
+        hi=10,
+    )
+    generate: ActionPrompt = _setting(
+        None, "Generate code from the comment under the cursor.", factory=ActionPrompt
+    )
+    implement: ActionPrompt = _setting(
+        None, "Implement the function whose body is empty or a stub.", factory=ActionPrompt
+    )
+    docstring: ActionPrompt = _setting(
+        None, "Add a docstring or doc comment.", factory=ActionPrompt
+    )
+    fix: ActionPrompt = _setting(
+        None, "Fix a diagnostic from any server.", factory=ActionPrompt
+    )
+    rewrite: ActionPrompt = _setting(
+        None, "Rewrite the selection following an instruction.", factory=ActionPrompt
+    )
+    explain: ActionPrompt = _setting(None, "Explain the selection.", factory=ActionPrompt)
+    custom: list[CustomAction] = _setting(
+        None,
+        "Actions of your own, each `{\"title\", \"prompt\", \"output\"?, \"mode\"?, "
+        "\"fimPrompt\"?, \"maxNewTokens\"?}`; they act on the selection.",
+        factory=list,
+    )
+
+
 @attrs.frozen
 class Debounce:
     """Hold a request that needs the backend while the user is still typing."""
@@ -462,6 +582,9 @@ class Settings:
         "Generations longer than one request allows (code actions).",
         factory=lambda: LongGeneration(),
     )
+    actions: Actions = _setting(
+        None, "Code actions (docs/actions.md).", factory=lambda: Actions()
+    )
 
     def endpoint(self) -> str:
         """The URL requests go to (for `huggingface`, with the model filled in)."""
@@ -496,7 +619,7 @@ def resolve_url(url: str, model: str) -> str:
 _WIRE_NAMED = (Parameters, Options)
 _NESTED = (
     Parameters, Options, Fim, Context, MaxNewTokens, Cache, Debounce, Suggestions, Tokens,
-    CrossFile, Network, RateLimit, LongGeneration, Settings,
+    CrossFile, Network, RateLimit, LongGeneration, ActionPrompt, CustomAction, Actions, Settings,
 )
 
 

@@ -671,8 +671,10 @@ class CompletionEngine:
             reason = generation.finish_reason
             if on_progress is not None:
                 on_progress(text)
-            hit_cap = reason in ("length", "max_tokens") or (reason is None and piece and
-                                                               step == cap)
+            # without a finish reason: fewer characters than tokens asked means it stopped early
+            hit_cap = reason in ("length", "max_tokens") or (
+                reason is None and len(piece) >= step and step == cap
+            )
             if not piece or not hit_cap or self._clock() >= deadline:
                 break
         return Generation((text,), reason)

@@ -9,10 +9,18 @@ if TYPE_CHECKING:
 
 
 def register_all(server: HfLanguageServer) -> None:
-    from hf_lsp.handlers import completion, configuration, documents, lifecycle, llm_ls
+    from hf_lsp.handlers import (
+        actions,
+        completion,
+        configuration,
+        documents,
+        lifecycle,
+        llm_ls,
+    )
 
     lifecycle.register(server)
     configuration.register(server)
     documents.register(server)
     completion.register(server)
     llm_ls.register(server)
+    actions.register(server)

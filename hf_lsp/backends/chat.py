@@ -1,0 +1,87 @@
+"""OpenAI-compatible ``/v1/chat/completions`` as a backend, for code actions on instruction models.
+
+The engine's requests carry a prompt string; a chat request carries its messages as JSON in
+that string (:func:`chat_prompt`), so the engine's cache, retry policy, rate limiter and
+streaming serve chat unchanged. Every backend hf-lsp speaks has this route (TGI, vLLM,
+llama.cpp's server, Ollama's ``/v1``), and Hugging Face's router serves it at
+``https://router.huggingface.co/v1``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import httpx
+
+from hf_lsp.backends.http import Connection
+from hf_lsp.backends.openai import OpenAIBackend, base_url, openai_parameters, parse_completion
+from hf_lsp.engine.generation import Generation, GenerationRequest
+from hf_lsp.errors import MalformedResponseError
+from hf_lsp.settings import Fim, Settings
+
+ROUTER_CHAT_URL = "https://router.huggingface.co/v1"
+
+
+def chat_prompt(messages: Sequence[Mapping[str, str]]) -> str:
+    """Messages as the prompt string of a :class:`GenerationRequest`."""
+    return json.dumps([dict(m) for m in messages], ensure_ascii=False)
+
+
+def chat_settings(settings: Settings) -> Settings:
+    """The settings of the chat server: its URL and model, an OpenAI wire format, no FIM."""
+    actions = settings.actions
+    url = actions.chat_url
+    if url is None:
+        url = ROUTER_CHAT_URL if settings.backend == "huggingface" else settings.endpoint()
+    return attrs.evolve(
+        settings,
+        backend="openai",
+        url=url,
+        model=actions.chat_model or settings.model,
+        fim=Fim(enabled=False),
+    )
+
+
+class ChatBackend(OpenAIBackend):
+    """``POST {url}/v1/chat/completions``; streamed answers arrive as ``delta`` chunks."""
+
+    who = "the chat server"
+
+    def url(self, request: GenerationRequest, stream: bool) -> str:
+        return base_url(self.endpoint) + "/v1/chat/completions"
+
+    def body(self, request: GenerationRequest, stream: bool) -> dict[str, Any]:
+        try:
+            messages = json.loads(request.prompt)
+        except ValueError:
+            messages = [{"role": "user", "content": request.prompt}]
+        parameters = {k: v for k, v in request.parameters.items() if k != "stop"}
+        body = openai_parameters(request.model, parameters)
+        body["messages"] = messages
+        body["stream"] = stream
+        return body
+
+    def parse(self, status: int, data: Any, text: str) -> Generation:
+        if isinstance(data, Mapping) and data.get("object") == "error":
+            raise MalformedResponseError(f"the server answered: {text[:200]}", body=text)
+        return parse_completion(data, text, chat=True)
+
+
+def make_chat_backend(
+    settings: Settings, token: str | None, transport: httpx.AsyncBaseTransport | None = None
+) -> ChatBackend:
+    """A chat backend for ``chat_settings(...)``, with its own HTTP client."""
+    network = settings.network
+    connection = Connection(
+        endpoint=settings.endpoint(),
+        token=token,
+        timeout=settings.request_timeout,
+        connect_timeout=network.connect_timeout,
+        proxy=network.proxy,
+        ca_bundle=network.ca_bundle,
+        tls_verify=network.tls_verify,
+    )
+    return ChatBackend(connection, transport=transport, request_body=settings.request_body)
