@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda *_: done.set())
 
     def watch_stdin() -> None:
-        while sys.stdin.buffer.read(4096):
+        while os.read(0, 4096):  # unbuffered: no lock left held at interpreter exit
             pass
         done.set()
 
