@@ -302,9 +302,19 @@ async function main() {
   await page.locator('.part.panel').waitFor({ state: 'visible' });
   await shot('5-log');
 
+  // 12. a server that is not there: a clear message with the install command, nothing running
+  writeFileSync(workspaceSettings, JSON.stringify({ 'hfLsp.url': fakeUrl, 'hfLsp.serverPath': path.join(work, 'nowhere', 'hf-lsp') }, null, 2));
+  const missing = page.locator('.notification-toast').filter({ hasText: 'pip install hf-lsp' }).first();
+  await missing.waitFor();
+  check(true, `a missing server is reported with the install command: ${(await missing.innerText()).replace(/\s+/g, ' ')}`);
+  await waitFor('the status bar to say stopped', async () => /hf-lsp: stopped/.test(await statusLabel()));
+  await waitFor('the old server to exit', async () => serverPids().length === 0, 10_000);
+  check(true, 'the old server was stopped and none is running');
+  await shot('6-missing-server');
+
   await stopAll();
 
-  // 12. what the API saw, and where the token is not
+  // 13. what the API saw, and where the token is not
   const requests = JSON.parse(readFileSync(path.join(work, 'requests.json'), 'utf8'));
   check(requests.some((r) => !r.authorized), 'the first request went without a token and was refused');
   const good = requests.filter((r) => r.authorized && r.hadAuthorization);

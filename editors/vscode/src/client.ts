@@ -16,7 +16,15 @@ import {
 import { machineProbe, resolveLaunch, type Candidates, type Resolution } from './launch';
 import { redactingChannel } from './redact';
 import { RestartBudget } from './restarts';
-import { answerConfiguration, readClientSettings, SECTION, suppressed, TOKEN_SECRET, type ClientSettings } from './settings';
+import {
+  answerConfiguration,
+  hasTokenInSettings,
+  readClientSettings,
+  SECTION,
+  suppressed,
+  TOKEN_SECRET,
+  type ClientSettings,
+} from './settings';
 import type { Figures, StatusBar } from './status';
 
 export const STATUS_REQUEST = 'hfLsp/status';
@@ -68,6 +76,11 @@ export class HfLspClient implements vscode.Disposable {
   private async doStart(): Promise<void> {
     this.token = (await this.secrets.get(TOKEN_SECRET)) || undefined;
     this.status.set('starting');
+    if (hasTokenInSettings(vscode.workspace.getConfiguration().get(SECTION))) {
+      void vscode.window.showWarningMessage(
+        'hf-lsp ignores hfLsp.apiToken in settings.json: remove it, and run "hf-lsp: Set Hugging Face Token" to keep the token in secret storage.',
+      );
+    }
     const resolution = await resolveLaunch(this.settings(), await candidates(), machineProbe);
     if (!resolution.ok) {
       this.output.appendLine(resolution.message);

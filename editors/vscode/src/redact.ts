@@ -22,8 +22,8 @@ const WRITERS = new Set(['append', 'appendLine', 'replace', 'trace', 'debug', 'i
 /** The same channel, with every string written to it redacted first. */
 export function redactingChannel<T extends OutputChannel>(channel: T, secrets: () => ReadonlyArray<string | undefined>): T {
   return new Proxy(channel, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
       if (typeof value !== 'function') {
         return value;
       }
