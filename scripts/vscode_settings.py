@@ -82,16 +82,19 @@ CLIENT = {
         },
         f"{SECTION}.logLevel": {
             "type": "string",
-            "enum": ["info", "debug", "messages"],
+            "enum": ["warning", "info", "debug"],
             "enumDescriptions": [
-                "What the server does and why it fails.",
-                "Also each request's prompt size, parameters and timing (`-v`).",
-                "Also every LSP message (`-vv`).",
+                "Only problems.",
+                "Also what the server does: settings applied, requests (`-v`).",
+                "Also debugging detail and every LSP message (`-vv`).",
             ],
             "default": "info",
             "order": 3,
             "scope": "window",
-            "markdownDescription": "How much the server writes to the **hf-lsp** output channel.",
+            "markdownDescription": (
+                "How much the server logs: to the **hf-lsp** output channel (**hf-lsp: Show "
+                "Log**) and, in full, to `server.log` in the extension's log folder."
+            ),
         },
         f"{SECTION}.trace.server": {
             "type": "string",

@@ -195,7 +195,7 @@ async function main() {
   writeFileSync(file, BEFORE);
   mkdirSync(path.join(dirs.workspace, '.vscode'));
   const workspaceSettings = path.join(dirs.workspace, '.vscode', 'settings.json');
-  writeFileSync(workspaceSettings, JSON.stringify({ 'hfLsp.url': fakeUrl, 'hfLsp.serverPath': serverPath, 'hfLsp.logLevel': 'debug' }, null, 2));
+  writeFileSync(workspaceSettings, JSON.stringify({ 'hfLsp.url': fakeUrl, 'hfLsp.serverPath': serverPath }, null, 2));
 
   // 3. code-server on a random loopback port, no network features
   const cs = start(
@@ -321,9 +321,11 @@ async function main() {
   check(good.length >= 1, `${good.length} request(s) carried the token from SecretStorage`);
   check(good.every((r) => r.parameters?.max_new_tokens > 0 && r.parameters?.return_full_text === false), 'each sent max_new_tokens and return_full_text: false');
   check(good.every((r) => r.inputs.includes('<fim_prefix>') && r.inputs.includes('def add(a, b):')), 'the prompt is a StarCoder FIM prompt around the cursor');
-  const logs = filesUnder(dirs['user-data']).filter((f) => /hf-lsp/i.test(path.basename(f)) && f.endsWith('.log'));
-  const serverLog = logs.map((f) => readFileSync(f, 'utf8')).join('\n');
-  check(/serving|settings applied/.test(serverLog), `the server log reached the output channel (${logs.map((f) => path.relative(work, f)).join(', ')})`);
+  const logs = filesUnder(dirs['user-data']).filter((f) => f.includes(`${path.sep}hf-lsp.hf-lsp${path.sep}`));
+  const channel = logs.find((f) => path.basename(f) === 'hf-lsp.log');
+  const fileLog = logs.find((f) => path.basename(f) === 'server.log');
+  check(channel && /\[info\] .*settings applied/.test(readFileSync(channel, 'utf8')), `the server's records reach the output channel at their level (${channel && path.relative(work, channel)})`);
+  check(fileLog && /hf-lsp [\d.]+ serving/.test(readFileSync(fileLog, 'utf8')), `the server writes its full log to the extension's log folder (${fileLog && path.relative(work, fileLog)})`);
   const leaks = [...filesUnder(dirs['user-data']), ...filesUnder(dirs.workspace), ...filesUnder(dirs.extensions), ...filesUnder(opt.artifacts)].filter(
     (f) => statSync(f).size < 50_000_000 && readFileSync(f).includes(TOKEN),
   );

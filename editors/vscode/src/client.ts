@@ -1,6 +1,7 @@
 // The language client: finds and starts hf-lsp, answers its settings pulls (nulls stripped,
 // token added), feeds the status bar, restarts the server when it crashes.
 
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -42,6 +43,8 @@ export class HfLspClient implements vscode.Disposable {
   constructor(
     private readonly secrets: vscode.SecretStorage,
     private readonly status: StatusBar,
+    /** The extension's log folder: the server writes its full log there (`--log-file`). */
+    private readonly logDir: string,
   ) {
     this.output = redactingChannel(vscode.window.createOutputChannel('hf-lsp', { log: true }), () => [this.token]);
     this.status.autoSuggest = this.settings().autoSuggest;
@@ -88,7 +91,10 @@ export class HfLspClient implements vscode.Disposable {
       void offerInstall(resolution);
       return;
     }
-    const { command, args, origin } = resolution.launch;
+    const { command, origin } = resolution.launch;
+    // the server's records reach this channel through window/logMessage, at their own level;
+    // its stderr (shown as errors) then only carries what escapes logging, such as a crash
+    const args = [...resolution.launch.args, '--log-file', path.join(this.logDir, 'server.log')];
     this.output.appendLine(`starting ${command} ${args.join(' ')} (found through ${origin})`);
     const client = new LanguageClient(
       'hfLsp',

@@ -10,7 +10,7 @@ let client: HfLspClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const status = new StatusBar();
-  client = new HfLspClient(context.secrets, status);
+  client = new HfLspClient(context.secrets, status, context.logUri.fsPath);
   const hf = client;
   const command = (name: string, run: () => unknown) => vscode.commands.registerCommand(`hfLsp.${name}`, run);
   context.subscriptions.push(

@@ -10,7 +10,7 @@ export const TOKEN_SECRET = 'hfLsp.apiToken';
 /** Settings only the extension reads; the server never sees them. */
 export const CLIENT_KEYS = ['serverPath', 'pythonPath', 'autoSuggest', 'logLevel', 'trace'] as const;
 
-export type LogLevel = 'info' | 'debug' | 'messages';
+export type LogLevel = 'warning' | 'info' | 'debug';
 
 export interface ClientSettings {
   serverPath: string | null;
@@ -94,13 +94,13 @@ export function readClientSettings(config: ConfigurationLike): ClientSettings {
     serverPath: text(config.get('serverPath')),
     pythonPath: text(config.get('pythonPath')),
     autoSuggest: config.get<boolean>('autoSuggest') !== false,
-    logLevel: level === 'debug' || level === 'messages' ? level : 'info',
+    logLevel: level === 'warning' || level === 'debug' ? level : 'info',
   };
 }
 
 /** hf-lsp's own arguments for a log level (the language client appends `--stdio`). */
 export function logArgs(level: LogLevel): string[] {
-  return level === 'debug' ? ['-v'] : level === 'messages' ? ['-vv'] : [];
+  return level === 'warning' ? [] : level === 'debug' ? ['-vv'] : ['-v'];
 }
 
 /** With automatic suggestions off, only an explicit trigger (Alt+\, the command) asks. */

@@ -11,12 +11,12 @@ function probe(executables: string[], withHfLsp: string[], path: Record<string, 
   };
 }
 
-const none: ClientSettings = { serverPath: null, pythonPath: null, autoSuggest: true, logLevel: 'info' };
+const none: ClientSettings = { serverPath: null, pythonPath: null, autoSuggest: true, logLevel: 'warning' };
 const where: Candidates = { editorPythons: [], workspaceFolders: ['/ws'], platform: 'linux' };
 
 test('hfLsp.serverPath is used as it is, with the log flags', async () => {
   const r = await resolveLaunch({ ...none, serverPath: '/opt/hf-lsp', logLevel: 'debug' }, where, probe(['/opt/hf-lsp'], []));
-  assert.deepEqual(r, { ok: true, launch: { command: '/opt/hf-lsp', args: ['-v'], origin: 'hfLsp.serverPath' } });
+  assert.deepEqual(r, { ok: true, launch: { command: '/opt/hf-lsp', args: ['-vv'], origin: 'hfLsp.serverPath' } });
 });
 
 test('a serverPath that is not executable is an error naming it, not a silent fallback', async () => {

@@ -99,9 +99,9 @@ test('client settings: blank paths are unset, unknown log levels are info', () =
     autoSuggest: false,
     logLevel: 'info',
   });
-  assert.deepEqual(logArgs('info'), []);
-  assert.deepEqual(logArgs('debug'), ['-v']);
-  assert.deepEqual(logArgs('messages'), ['-vv']);
+  assert.deepEqual(logArgs('warning'), []);
+  assert.deepEqual(logArgs('info'), ['-v']);
+  assert.deepEqual(logArgs('debug'), ['-vv']);
 });
 
 test('automatic suggestions off: typing asks nothing, an explicit trigger still does', () => {
