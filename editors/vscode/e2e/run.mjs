@@ -170,8 +170,9 @@ async function main() {
   check(/^hf-lsp\.hf-lsp@/m.test(listed.stdout), `the extension is installed (${listed.stdout.trim()})`);
 
   mkdirSync(path.join(dirs['user-data'], 'User'), { recursive: true });
+  const userSettings = path.join(dirs['user-data'], 'User', 'settings.json');
   writeFileSync(
-    path.join(dirs['user-data'], 'User', 'settings.json'),
+    userSettings,
     JSON.stringify(
       {
         'workbench.startupEditor': 'none',
@@ -297,12 +298,28 @@ async function main() {
   });
   check(true, 'a crashed server was restarted');
 
-  // 11. the log command shows the server's log
+  // 11. automatic suggestions off: typing sends nothing, the explicit trigger still asks
+  await runCommand('hf-lsp: Toggle Automatic Suggestions');
+  await waitFor('hfLsp.autoSuggest: false in the user settings', async () => /"hfLsp\.autoSuggest":\s*false/.test(readFileSync(userSettings, 'utf8')));
+  await editor.locator('.view-lines').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('x = ad', { delay: 80 });
+  await page.waitForTimeout(1500);
+  await runCommand('hf-lsp: Show Status');
+  await page.locator('.notification-toast').filter({ hasText: /hf-lsp [\d.]+: 0 requests/ }).first().waitFor();
+  check(true, 'with automatic suggestions off, typing sent the server no request');
+  await runCommand('hf-lsp: Trigger Suggestion');
+  await page.locator('.ghost-text-decoration, .ghost-text').first().waitFor({ state: 'visible' });
+  check(true, 'the explicit trigger still shows a suggestion');
+  await page.keyboard.press('Escape');
+
+  // 12. the log command shows the server's log
   await runCommand('hf-lsp: Show Log');
   await page.locator('.part.panel').waitFor({ state: 'visible' });
   await shot('5-log');
 
-  // 12. a server that is not there: a clear message with the install command, nothing running
+  // 13. a server that is not there: a clear message with the install command, nothing running
   writeFileSync(workspaceSettings, JSON.stringify({ 'hfLsp.url': fakeUrl, 'hfLsp.serverPath': path.join(work, 'nowhere', 'hf-lsp') }, null, 2));
   const missing = page.locator('.notification-toast').filter({ hasText: 'pip install hf-lsp' }).first();
   await missing.waitFor();
@@ -314,7 +331,7 @@ async function main() {
 
   await stopAll();
 
-  // 13. what the API saw, and where the token is not
+  // 14. what the API saw, and where the token is not
   const requests = JSON.parse(readFileSync(path.join(work, 'requests.json'), 'utf8'));
   check(requests.some((r) => !r.authorized), 'the first request went without a token and was refused');
   const good = requests.filter((r) => r.authorized && r.hadAuthorization);
