@@ -51,6 +51,12 @@ mkdirSync(opt.artifacts, { recursive: true });
 const children = [];
 let browser; // a persistent context in a fresh profile directory
 
+let current = 'setting up';
+function stage(name) {
+  current = name;
+  log(`-- ${name}`);
+}
+
 function log(message) {
   console.log(`[vscode-e2e ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
 }
@@ -145,7 +151,7 @@ function serverPids() {
 }
 
 async function main() {
-  // 1. the fake Inference API, accepting only our token
+  stage('1. the fake Inference API, accepting only our token');
   const fake = start('fake-hf', opt.python, [
     path.join(repo, 'tests', 'serve_fake_hf.py'),
     '--completion', COMPLETION,
@@ -156,7 +162,7 @@ async function main() {
   const fakeUrl = JSON.parse((await firstMatch(fake, /^\{.*\}$/m, 'the fake Inference API'))[0]).url;
   log(`fake Inference API at ${fakeUrl}`);
 
-  // 2. a clean profile: the extension installed from the .vsix, settings for a quiet editor
+  stage('2. a clean profile: the extension installed from the .vsix, settings for a quiet editor');
   const env = { ...process.env, HOME: dirs.home, XDG_CONFIG_HOME: path.join(dirs.home, '.config'), XDG_DATA_HOME: path.join(dirs.home, '.local/share'), XDG_CACHE_HOME: path.join(dirs.home, '.cache'), HF_HOME: dirs['hf-home'], HF_E2E_WORKDIR: work };
   delete env.HF_TOKEN;
   delete env.HUGGING_FACE_HUB_TOKEN;
@@ -198,7 +204,7 @@ async function main() {
   const workspaceSettings = path.join(dirs.workspace, '.vscode', 'settings.json');
   writeFileSync(workspaceSettings, JSON.stringify({ 'hfLsp.url': fakeUrl, 'hfLsp.serverPath': serverPath }, null, 2));
 
-  // 3. code-server on a random loopback port, no network features
+  stage('3. code-server on a random loopback port, no network features');
   const cs = start(
     'code-server',
     process.execPath,
@@ -208,7 +214,7 @@ async function main() {
   const url = (await firstMatch(cs, /HTTP server listening on (http:\/\/127\.0\.0\.1:\d+)\//, 'code-server'))[1];
   log(`code-server at ${url}`);
 
-  // 4. the browser
+  stage('4. the browser');
   browser = await chromium.launchPersistentContext(dirs.browser, {
     executablePath: opt.chromium,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
@@ -236,7 +242,7 @@ async function main() {
   await waitFor('the hf-lsp status bar item to say idle', async () => /hf-lsp: idle/.test(await statusLabel()));
   check(true, `the extension started hf-lsp (status bar: "${await statusLabel()}")`);
 
-  // 5. open the file, cursor at its end
+  stage('5. open the file, cursor at its end');
   await page.keyboard.press('Control+P');
   await page.locator('.quick-input-widget input').fill('main.py');
   await page.locator('.quick-input-widget .monaco-list-row').filter({ hasText: 'main.py' }).first().waitFor();
@@ -246,13 +252,13 @@ async function main() {
   await editor.locator('.view-lines').click();
   await page.keyboard.press('Control+End');
 
-  // 6. no token yet: the fake API answers 401 and the status bar shows the error
+  stage('6. no token yet: the fake API answers 401 and the status bar shows the error');
   await runCommand('hf-lsp: Trigger Suggestion');
   await waitFor('the status bar to show the 401', async () => /hf-lsp: error — .*Invalid credentials/i.test(await statusLabel()));
   check(true, `without a token the status bar shows the error (${await statusLabel()})`);
   await shot('1-no-token-error');
 
-  // 7. the token, typed into the password box and stored in SecretStorage; the server restarts
+  stage('7. the token, typed into the password box and stored in SecretStorage; the server restarts');
   const before = serverPids();
   await runCommand('hf-lsp: Set Hugging Face Token');
   const box = page.locator('.quick-input-widget input[type="password"]');
@@ -262,7 +268,7 @@ async function main() {
   await waitFor('a restarted hf-lsp', async () => serverPids().some((pid) => !before.includes(pid)) && /hf-lsp: idle/.test(await statusLabel()));
   check(true, 'setting the token restarted the server');
 
-  // 8. ask again: ghost text appears; Tab accepts it; the saved file has it
+  stage('8. ask again: ghost text appears; Tab accepts it; the saved file has it');
   await editor.locator('.view-lines').click();
   await page.keyboard.press('Control+End');
   await runCommand('hf-lsp: Trigger Suggestion');
@@ -280,7 +286,7 @@ async function main() {
   check(saved === AFTER, `Tab accepted the suggestion; the file on disk is ${JSON.stringify(saved)}`);
   await shot('3-accepted');
 
-  // 9. hfLsp/status through the command
+  stage('9. hfLsp/status through the command');
   await runCommand('hf-lsp: Show Status');
   const toast = page.locator('.notification-toast').filter({ hasText: /hf-lsp [\d.]+: \d+ requests?/ }).first();
   await toast.waitFor();
@@ -288,7 +294,7 @@ async function main() {
   check(/[1-9]\d* API calls?/.test(statusText) && /model: bigcode\/starcoder2-15b/.test(statusText), `Show Status reports the figures: ${statusText.replace(/\s+/g, ' ')}`);
   await shot('4-status');
 
-  // 10. the server dies: the client starts a new one and the status bar comes back to idle
+  stage('10. the server dies: the client starts a new one and the status bar comes back to idle');
   const running = serverPids();
   check(running.length === 1, `one hf-lsp process is running (${running})`);
   process.kill(running[0], 'SIGKILL');
@@ -298,7 +304,7 @@ async function main() {
   });
   check(true, 'a crashed server was restarted');
 
-  // 11. automatic suggestions off: typing sends nothing, the explicit trigger still asks
+  stage('11. automatic suggestions off: typing sends nothing, the explicit trigger still asks');
   await runCommand('hf-lsp: Toggle Automatic Suggestions');
   await waitFor('hfLsp.autoSuggest: false in the user settings', async () => /"hfLsp\.autoSuggest":\s*false/.test(readFileSync(userSettings, 'utf8')));
   await editor.locator('.view-lines').click();
@@ -314,12 +320,12 @@ async function main() {
   check(true, 'the explicit trigger still shows a suggestion');
   await page.keyboard.press('Escape');
 
-  // 12. the log command shows the server's log
+  stage('12. the log command shows the server\'s log');
   await runCommand('hf-lsp: Show Log');
   await page.locator('.part.panel').waitFor({ state: 'visible' });
   await shot('5-log');
 
-  // 13. a server that is not there: a clear message with the install command, nothing running
+  stage('13. a server that is not there: a clear message with the install command, nothing running');
   writeFileSync(workspaceSettings, JSON.stringify({ 'hfLsp.url': fakeUrl, 'hfLsp.serverPath': path.join(work, 'nowhere', 'hf-lsp') }, null, 2));
   const missing = page.locator('.notification-toast').filter({ hasText: 'pip install hf-lsp' }).first();
   await missing.waitFor();
@@ -331,7 +337,7 @@ async function main() {
 
   await stopAll();
 
-  // 14. what the API saw, and where the token is not
+  stage('14. what the API saw, and where the token is not');
   const requests = JSON.parse(readFileSync(path.join(work, 'requests.json'), 'utf8'));
   check(requests.some((r) => !r.authorized), 'the first request went without a token and was refused');
   const good = requests.filter((r) => r.authorized && r.hadAuthorization);
@@ -360,7 +366,7 @@ try {
   log(`passed; artefacts in ${opt.artifacts}`);
 } catch (error) {
   process.exitCode = 1;
-  console.error(`[vscode-e2e] FAILED: ${error?.stack ?? error}`);
+  console.error(`[vscode-e2e] FAILED in step "${current}": ${error?.stack ?? error}`);
   try {
     const page = browser?.pages()[0];
     if (page) await page.screenshot({ path: path.join(opt.artifacts, 'failure.png') });
