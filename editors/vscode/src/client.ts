@@ -87,7 +87,7 @@ export class HfLspClient implements vscode.Disposable {
     const resolution = await resolveLaunch(this.settings(), await candidates(), machineProbe);
     if (!resolution.ok) {
       this.output.appendLine(resolution.message);
-      this.status.set('stopped', 'hf-lsp is not installed');
+      this.status.set('stopped', 'hf-lsp was not found');
       void offerInstall(resolution);
       return;
     }

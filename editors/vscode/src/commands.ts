@@ -61,8 +61,12 @@ export async function showStatus(client: HfLspClient): Promise<void> {
   const { summary, details } = describeStatus(figures);
   client.output.appendLine(`status: ${JSON.stringify(figures)}`);
   const log = 'Show log';
-  const choice = await vscode.window.showInformationMessage(`${summary} (${details.join('; ')})`, log);
+  const token = 'Set token';
+  const actions = figures.lastError && /token/i.test(figures.lastError) ? [token, log] : [log];
+  const choice = await vscode.window.showInformationMessage(`${summary} (${details.join('; ')})`, ...actions);
   if (choice === log) {
     client.output.show(true);
+  } else if (choice === token) {
+    await vscode.commands.executeCommand('hfLsp.setToken');
   }
 }
