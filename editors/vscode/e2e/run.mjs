@@ -356,6 +356,13 @@ async function main() {
   check(!readFileSync(workspaceSettings, 'utf8').includes('apiToken'), 'settings.json holds no token');
 }
 
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.once(signal, () => {
+    console.error(`[vscode-e2e] ${signal} in step "${current}": stopping everything it started`);
+    void stopAll().finally(() => process.exit(1));
+  });
+}
+
 const watchdog = setTimeout(() => {
   console.error('[vscode-e2e] the whole test took longer than 8 minutes; stopping');
   void stopAll().finally(() => process.exit(1));
