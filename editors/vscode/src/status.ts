@@ -1,0 +1,119 @@
+// The status bar item (idle / generating / error) and the text of "hf-lsp: Show status".
+
+import * as vscode from 'vscode';
+
+/** What `hfLsp/status` returns; every field is optional to survive older or newer servers. */
+export interface Figures {
+  version?: string;
+  backend?: string;
+  endpoint?: string | null;
+  model?: string;
+  requests?: number;
+  backendCalls?: number;
+  cacheHits?: number;
+  errors?: number;
+  lastError?: string | null;
+  lastLatencyMs?: number | null;
+  lastMaxNewTokens?: number | null;
+  tokenSource?: string;
+}
+
+function plural(n: number | undefined, word: string): string {
+  const count = n ?? 0;
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** One line for a notification, and the details below it. */
+export function describeStatus(f: Figures): { summary: string; details: string[] } {
+  const summary =
+    `hf-lsp ${f.version ?? ''}`.trim() +
+    `: ${plural(f.requests, 'request')}, ${plural(f.cacheHits, 'cache hit')}, ` +
+    `${plural(f.backendCalls, 'API call')}, ${plural(f.errors, 'error')}`;
+  const details = [
+    `model: ${f.model ?? 'unknown'}`,
+    `endpoint: ${f.endpoint ?? 'unknown'}`,
+    `token: ${f.tokenSource ?? 'unknown'}`,
+  ];
+  if (f.lastLatencyMs !== undefined && f.lastLatencyMs !== null) {
+    details.push(`last answer: ${Math.round(f.lastLatencyMs)} ms`);
+  }
+  if (f.lastError) {
+    details.push(`last error: ${f.lastError}`);
+  }
+  return { summary, details };
+}
+
+export type State = 'starting' | 'idle' | 'generating' | 'error' | 'stopped';
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private inFlight = 0;
+  state: State = 'starting';
+  detail = '';
+  autoSuggest = true;
+  model = '';
+
+  constructor() {
+    this.item = vscode.window.createStatusBarItem('hfLsp.status', vscode.StatusBarAlignment.Right, 100);
+    this.item.name = 'hf-lsp';
+    this.item.command = 'hfLsp.showStatus';
+    this.render();
+    this.item.show();
+  }
+
+  /** A request started; returns the function that marks it done. */
+  begin(): () => void {
+    this.inFlight += 1;
+    this.set('generating');
+    let done = false;
+    return () => {
+      if (!done) {
+        done = true;
+        this.inFlight -= 1;
+        if (this.inFlight === 0 && this.state === 'generating') {
+          this.set('idle');
+        }
+      }
+    };
+  }
+
+  set(state: State, detail = ''): void {
+    if (state === 'generating' || this.inFlight === 0 || state === 'error' || state === 'stopped') {
+      this.state = state;
+      this.detail = detail;
+    }
+    this.render();
+  }
+
+  private render(): void {
+    const icon = {
+      starting: '$(loading~spin)',
+      idle: this.autoSuggest ? '$(sparkle)' : '$(eye-closed)',
+      generating: '$(loading~spin)',
+      error: '$(error)',
+      stopped: '$(debug-disconnect)',
+    }[this.state];
+    this.item.text = `${icon} hf-lsp`;
+    const words = {
+      starting: 'starting',
+      idle: 'idle',
+      generating: 'generating a suggestion…',
+      error: 'error',
+      stopped: 'stopped',
+    }[this.state];
+    const lines = [`hf-lsp: ${words}${this.detail ? ` — ${this.detail}` : ''}`];
+    if (this.model) {
+      lines.push(`model: ${this.model}`);
+    }
+    lines.push(`automatic suggestions: ${this.autoSuggest ? 'on' : 'off (Alt+\\ or "hf-lsp: Trigger Suggestion")'}`);
+    lines.push('click for status');
+    this.item.tooltip = lines.join('\n');
+    this.item.accessibilityInformation = { label: lines[0]!, role: 'button' };
+    this.item.backgroundColor =
+      this.state === 'error' || this.state === 'stopped' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

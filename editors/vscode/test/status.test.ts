@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RestartBudget } from '../src/restarts';
+import { describeStatus, StatusBar } from '../src/status';
+import { checkToken } from '../src/commands';
+import { created } from './vscode';
+
+test('the status summary counts requests, cache hits, API calls and errors', () => {
+  const { summary, details } = describeStatus({
+    version: '0.1.0',
+    model: 'bigcode/starcoder2-15b',
+    endpoint: 'http://127.0.0.1:1/models/x',
+    requests: 3,
+    cacheHits: 1,
+    backendCalls: 2,
+    errors: 1,
+    lastError: '401 Invalid credentials',
+    lastLatencyMs: 12.4,
+    tokenSource: 'settings',
+  });
+  assert.equal(summary, 'hf-lsp 0.1.0: 3 requests, 1 cache hit, 2 API calls, 1 error');
+  assert.deepEqual(details, [
+    'model: bigcode/starcoder2-15b',
+    'endpoint: http://127.0.0.1:1/models/x',
+    'token: settings',
+    'last answer: 12 ms',
+    'last error: 401 Invalid credentials',
+  ]);
+  assert.equal(describeStatus({}).summary, 'hf-lsp: 0 requests, 0 cache hits, 0 API calls, 0 errors');
+});
+
+test('the status bar shows generating while any request runs, then idle or the error', () => {
+  const bar = new StatusBar();
+  const item = created.at(-1)!;
+  assert.ok(item.visible);
+  assert.equal(item.command, 'hfLsp.showStatus');
+  bar.set('idle');
+  assert.equal(item.text, '$(sparkle) hf-lsp');
+  const first = bar.begin();
+  const second = bar.begin();
+  assert.equal(item.text, '$(loading~spin) hf-lsp');
+  first();
+  first(); // twice is once
+  assert.equal(bar.state, 'generating');
+  second();
+  assert.equal(bar.state, 'idle');
+  const third = bar.begin();
+  bar.set('error', '401 Invalid credentials in Authorization header');
+  third();
+  assert.equal(item.text, '$(error) hf-lsp');
+  assert.match(String(item.tooltip), /error — 401 Invalid credentials/);
+  assert.equal((item.backgroundColor as { id: string } | undefined)?.id, 'statusBarItem.errorBackground');
+  bar.set('idle');
+  assert.equal(item.backgroundColor, undefined);
+  bar.autoSuggest = false;
+  bar.set('idle');
+  assert.equal(item.text, '$(eye-closed) hf-lsp');
+  assert.match(String(item.tooltip), /automatic suggestions: off/);
+});
+
+test('a crashing server is restarted four times in three minutes, then left stopped', () => {
+  const budget = new RestartBudget(4, 180_000);
+  const verdicts = [0, 1000, 2000, 3000, 4000].map((t) => budget.crashed(t));
+  assert.deepEqual(verdicts, [true, true, true, true, false]);
+  assert.equal(budget.crashed(200_000), true); // the old crashes have aged out
+  budget.reset();
+  assert.equal(budget.crashed(200_001), true);
+});
+
+test('the token input refuses blanks and spaces', () => {
+  assert.match(checkToken('  ') ?? '', /Paste a token/);
+  assert.match(checkToken('hf_a b') ?? '', /no spaces/);
+  assert.equal(checkToken(' hf_abc '), undefined);
+});
