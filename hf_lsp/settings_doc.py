@@ -23,7 +23,7 @@ _TYPE_NAMES: dict[Any, str] = {
     int: "integer",
     float: "number",
     bool: "boolean",
-    dict[str, Any]: "object",
+    dict[str, Any]: "JSON object",
 }
 _SECRETS = frozenset({(Settings, "api_token")})  # a default here is never printed
 

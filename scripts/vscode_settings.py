@@ -38,10 +38,31 @@ TITLES = {
     f"{SECTION}.context": "Prompt context",
     f"{SECTION}.maxNewTokens": "Answer length",
     f"{SECTION}.cache": "Cache",
+    f"{SECTION}.debounce": "Debounce",
+    f"{SECTION}.suggestions": "Suggestions",
+    f"{SECTION}.tokens": "Token budget",
+    f"{SECTION}.crossFile": "Context from other files",
+    f"{SECTION}.network": "Network and TLS",
+    f"{SECTION}.rateLimit": "Rate limits",
+    f"{SECTION}.longGeneration": "Long generations",
+    f"{SECTION}.actions": "Code actions",
+    f"{SECTION}.actions.generate": "Code action: generate from a comment",
+    f"{SECTION}.actions.implement": "Code action: implement a function",
+    f"{SECTION}.actions.docstring": "Code action: add a docstring",
+    f"{SECTION}.actions.fix": "Code action: fix a diagnostic",
+    f"{SECTION}.actions.rewrite": "Code action: rewrite the selection",
+    f"{SECTION}.actions.explain": "Code action: explain",
 }
 # Settings that can point at another machine's files or send the token elsewhere: machine
 # scoped where it makes sense, and ignored in untrusted workspaces (see package.json).
-SCOPES = {f"{SECTION}.url": "machine-overridable"}
+SCOPES = {
+    f"{SECTION}.url": "machine-overridable",
+    f"{SECTION}.network.proxy": "machine-overridable",
+    f"{SECTION}.network.caBundle": "machine-overridable",
+    f"{SECTION}.actions.chatUrl": "machine-overridable",
+    f"{SECTION}.cache.path": "machine-overridable",
+    f"{SECTION}.tokens.tokenizerPath": "machine-overridable",
+}
 DEFAULT_SCOPE = "window"
 
 _JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -124,7 +145,11 @@ def schema_type(tp: Any) -> tuple[list[str], dict[str, Any]]:
         return names, extra
     if origin is list:
         (item,) = get_args(tp)
+        if isinstance(item, type) and attrs.has(item):  # a list of settings objects
+            return ["array", "null"], {"items": {"type": "object"}}
         return ["array", "null"], {"items": {"type": _JSON_TYPES[item]}}
+    if origin is dict:
+        return ["object", "null"], {}
     if tp in _JSON_TYPES:
         return [_JSON_TYPES[tp], "null"], {}
     raise TypeError(f"vscode_settings: no JSON schema type for {tp!r}; add it to _JSON_TYPES")

@@ -89,10 +89,13 @@ def test_vscode_setting_matches_the_doc(key: str) -> None:
         "number": "number",
         "boolean": "boolean",
         "list": "array",
+        "JSON object": "object",
     }
     kinds = {
         wanted[word]
-        for word in re.findall(r"string|integer|number|boolean|list", row["type"].split(" of ")[0])
+        for word in re.findall(
+            r"JSON object|string|integer|number|boolean|list", row["type"].split(" of ")[0]
+        )
     }
     assert kinds == set(prop["type"]) - {"null"}
     bounds = re.fullmatch(
