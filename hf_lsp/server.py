@@ -12,6 +12,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 
 from hf_lsp import __version__
 from hf_lsp.configuration import Configuration
@@ -40,6 +41,29 @@ class HfLspProtocol(LanguageServerProtocol):
             if "id" in data and "method" in data:
                 self._send_response(data["id"], None, exc.to_response_error())
             raise
+
+    # Document sync: hf-lsp keeps its own documents (hf_lsp.engine.document). pygls's built-in
+    # handlers would keep a second copy, re-joined on every keystroke, and its position codec
+    # rewrites the change's range in place before our handler sees it: a character past the
+    # end of the last line becomes one before its end, and lines are split where
+    # str.splitlines() splits (\x0b, \x0c, \x85, \u2028…), not where LSP does. So these only
+    # call the registered handlers.
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Any:
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Any:
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+    def _user_handler(self, method: str, params: Any) -> Any:
+        if (handler := self.fm.features.get(method)) is not None:
+            yield handler, (params,), None
 
 
 class HfLanguageServer(LanguageServer):
