@@ -283,9 +283,10 @@ class CompletionEngine:
                     raise
                 estimated = exc.estimated_time
                 log.warning(
-                    "%s is loading%s; retrying with options.wait_for_model=true",
+                    "%s is loading%s; retrying with options.wait_for_model=true: %s",
                     request.model,
                     f" (estimated {estimated:.0f} s)" if estimated is not None else "",
+                    exc,
                 )
                 request = request.with_options(wait_for_model=True)
                 timeout = min(MAX_LOADING_WAIT, max(timeout, (estimated or 0.0) + timeout))
