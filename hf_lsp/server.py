@@ -32,6 +32,35 @@ _MESSAGE_TYPES = {
 class HfLspProtocol(LanguageServerProtocol):
     """pygls's protocol, answering requests whose params cannot be read instead of dropping them."""
 
+    _initialize_seen = False
+
+    def handle_message(self, message: Any) -> None:
+        """Lifecycle rules pygls leaves out: answer what it would drop silently."""
+        if not hasattr(message, "jsonrpc"):  # valid JSON, but not a JSON-RPC message
+            msg_id = message.get("id") if isinstance(message, dict) else None
+            self._send_error(msg_id, types.ErrorCodes.InvalidRequest, "not a JSON-RPC message")
+            return
+        method = getattr(message, "method", None)
+        is_request = method is not None and hasattr(message, "id")
+        if method == types.INITIALIZE:
+            self._initialize_seen = True
+        elif method != types.EXIT and not self._initialize_seen:
+            if is_request:  # LSP: requests before initialize get ServerNotInitialized
+                self._send_error(message.id, types.ErrorCodes.ServerNotInitialized,
+                                 f"{method} before initialize")
+            return  # notifications before initialize are dropped
+        if self._shutdown and method != types.EXIT and is_request:
+            # LSP: requests after shutdown error with InvalidRequest (pygls sends nothing)
+            self._send_error(message.id, types.ErrorCodes.InvalidRequest,
+                             f"{method} after shutdown")
+            return
+        super().handle_message(message)
+
+    def _send_error(self, msg_id: Any, code: int, message: str) -> None:
+        # written by hand: pygls drops a null id, which JSON-RPC requires here
+        self._send_data({"jsonrpc": "2.0", "id": msg_id,
+                         "error": {"code": int(code), "message": message}})
+
     def structure_message(self, data: dict[str, Any]) -> Any:
         if "jsonrpc" in data and "method" in data and "params" not in data:
             data = {**data, "params": None}  # JSON-RPC lets a request omit its params
@@ -118,6 +147,11 @@ class HfLanguageServer(LanguageServer):
     def report_server_error(self, error: Exception, source: Any) -> None:
         # pygls would pop up "Error in server" for every bad message: log it instead
         log.error("%s: %s", getattr(source, "__name__", source), error)
+        if source is JsonRpcException and isinstance(error, ValueError):
+            # the reader could not decode a frame's body (not JSON, not UTF-8): JSON-RPC
+            # answers a parse error with id null, and the server carries on
+            self.protocol._send_error(None, types.ErrorCodes.ParseError,  # type: ignore[attr-defined]
+                                      f"parse error: {error}")
 
 
 def create_server(
