@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -75,24 +76,28 @@ class HfLspProtocol(LanguageServerProtocol):
     # handlers would keep a second copy, re-joined on every keystroke, and its position codec
     # rewrites the change's range in place before our handler sees it: a character past the
     # end of the last line becomes one before its end, and lines are split where
-    # str.splitlines() splits (\x0b, \x0c, \x85, \u2028…), not where LSP does. So these only
-    # call the registered handlers.
+    # str.splitlines() splits (\x0b, \x0c, \x85, \u2028…), not where LSP does. They are
+    # also generators, and pygls keeps the future of a generator run for a notification in
+    # its request table for good: one leaked entry per keystroke. So these plain functions
+    # only call the registered (synchronous) handlers.
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Any:
-        yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
-        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Any:
-        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
+        self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
-    def _user_handler(self, method: str, params: Any) -> Any:
+    def _user_handler(self, method: str, params: Any) -> None:
         if (handler := self.fm.features.get(method)) is not None:
-            yield handler, (params,), None
+            result = handler(params)
+            if inspect.isawaitable(result):  # an async handler, should one be registered
+                self._server.run_task(result, method)  # type: ignore[attr-defined]
 
 
 class HfLanguageServer(LanguageServer):
