@@ -158,11 +158,12 @@ async def test_fault_matrix(start: Starter, kind: str) -> None:
             await run.alive(case.name)
 
         await rate_limit_burst(run)
+        # of all these, only the rejected requests (413, 422) are the user's to act on, and
+        # that cause pops up once for the whole run
+        (popup,) = client.messages
+        assert "rejected the request" in popup.message, popup
         await connection_refused(run, settings)
 
-        causes = [m.message.split(":")[1] for m in client.messages]
-        assert len(client.messages) <= 4, client.messages  # auth, not-found, bad-request, down
-        assert len(set(causes)) == len(causes), client.messages
         assert run.problems == []
         assert server.active == 0
 

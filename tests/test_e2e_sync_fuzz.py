@@ -24,7 +24,7 @@ from lsp_thread import ThreadedServer
 from lsprotocol import types
 
 ENCODINGS = ["utf-8", "utf-16", "utf-32"]
-EXAMPLES = 50  # x up to 20 steps x up to 6 changes: ~1500-2000 edits per encoding
+EXAMPLES = 80  # x up to 20 steps x up to 6 changes: ~2000 edits per encoding, ~10 s each
 
 # pieces that stress the line and unit arithmetic: every LSP line break, characters of 1-4
 # UTF-8 bytes and 1-2 UTF-16 units, combining marks and ZWJ sequences, and characters
