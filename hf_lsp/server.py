@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 
 from hf_lsp import __version__
 from hf_lsp.configuration import Configuration
@@ -33,6 +35,35 @@ _MESSAGE_TYPES = {
 class HfLspProtocol(LanguageServerProtocol):
     """pygls's protocol, answering requests whose params cannot be read instead of dropping them."""
 
+    _initialize_seen = False
+
+    def handle_message(self, message: Any) -> None:
+        """Lifecycle rules pygls leaves out: answer what it would drop silently."""
+        if not hasattr(message, "jsonrpc"):  # valid JSON, but not a JSON-RPC message
+            msg_id = message.get("id") if isinstance(message, dict) else None
+            self._send_error(msg_id, types.ErrorCodes.InvalidRequest, "not a JSON-RPC message")
+            return
+        method = getattr(message, "method", None)
+        is_request = method is not None and hasattr(message, "id")
+        if method == types.INITIALIZE:
+            self._initialize_seen = True
+        elif method != types.EXIT and not self._initialize_seen:
+            if is_request:  # LSP: requests before initialize get ServerNotInitialized
+                self._send_error(message.id, types.ErrorCodes.ServerNotInitialized,
+                                 f"{method} before initialize")
+            return  # notifications before initialize are dropped
+        if self._shutdown and method != types.EXIT and is_request:
+            # LSP: requests after shutdown error with InvalidRequest (pygls sends nothing)
+            self._send_error(message.id, types.ErrorCodes.InvalidRequest,
+                             f"{method} after shutdown")
+            return
+        super().handle_message(message)
+
+    def _send_error(self, msg_id: Any, code: int, message: str) -> None:
+        # written by hand: pygls drops a null id, which JSON-RPC requires here
+        self._send_data({"jsonrpc": "2.0", "id": msg_id,
+                         "error": {"code": int(code), "message": message}})
+
     def structure_message(self, data: dict[str, Any]) -> Any:
         if "jsonrpc" in data and "method" in data and "params" not in data:
             data = {**data, "params": None}  # JSON-RPC lets a request omit its params
@@ -43,26 +74,32 @@ class HfLspProtocol(LanguageServerProtocol):
                 self._send_response(data["id"], None, exc.to_response_error())
             raise
 
-    # hf-lsp keeps open documents as lines (engine/document.py). pygls's workspace would keep a
-    # second copy and re-join the whole text on every incremental edit (seconds for 1,000 edits
-    # on a 1 MB file): the document notifications go straight to hf-lsp's handlers instead.
-
-    def _user(self, method: str, params: Any) -> Iterator[Any]:
-        handler = self.fm.features.get(method)
-        if handler is not None:
-            yield handler, (params,), None
+    # Document sync: hf-lsp keeps its own documents (hf_lsp.engine.document). pygls's built-in
+    # handlers would keep a second copy, re-joined on every keystroke, and its position codec
+    # rewrites the change's range in place before our handler sees it: a character past the
+    # end of the last line becomes one before its end, and lines are split where
+    # str.splitlines() splits (\x0b, \x0c, \x85, \u2028…), not where LSP does. They are
+    # also generators, and pygls keeps the future of a generator run for a notification in
+    # its request table for good: one leaked entry per keystroke. So these plain functions
+    # only call the registered (synchronous) handlers.
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> Any:
-        yield from self._user(types.TEXT_DOCUMENT_DID_OPEN, params)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> Any:
-        yield from self._user(types.TEXT_DOCUMENT_DID_CHANGE, params)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> Any:
-        yield from self._user(types.TEXT_DOCUMENT_DID_CLOSE, params)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
+        self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+    def _user_handler(self, method: str, params: Any) -> None:
+        if (handler := self.fm.features.get(method)) is not None:
+            result = handler(params)
+            if inspect.isawaitable(result):  # an async handler, should one be registered
+                self._server.run_task(result, method)  # type: ignore[attr-defined]
 
 
 class HfLanguageServer(LanguageServer):
@@ -117,6 +154,11 @@ class HfLanguageServer(LanguageServer):
     def report_server_error(self, error: Exception, source: Any) -> None:
         # pygls would pop up "Error in server" for every bad message: log it instead
         log.error("%s: %s", getattr(source, "__name__", source), error)
+        if source is JsonRpcException and isinstance(error, ValueError):
+            # the reader could not decode a frame's body (not JSON, not UTF-8): JSON-RPC
+            # answers a parse error with id null, and the server carries on
+            self.protocol._send_error(None, types.ErrorCodes.ParseError,  # type: ignore[attr-defined]
+                                      f"parse error: {error}")
 
 
 def create_server(

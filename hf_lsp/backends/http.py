@@ -279,6 +279,7 @@ class HttpBackend:
         data = json_or_none(text)
         if response.status_code >= 400:
             raise self.error(response.status_code, response.headers, data, text)
+        _check_not_empty(self.who, response.status_code, text)
         try:
             return self.parse(response.status_code, data, text)
         except BackendError:
@@ -325,6 +326,7 @@ class HttpBackend:
         data = json_or_none(text)
         if status >= 400:
             raise self.error(status, headers, data, text)
+        _check_not_empty(self.who, status, text)
         generation = self.parse(status, data, text)
         return Chunk(generation.texts[0] if generation.texts else "", generation.finish_reason)
 
@@ -365,6 +367,12 @@ class HttpBackend:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _check_not_empty(who: str, status: int, text: str) -> None:
+    """A success with nothing in it says so, rather than naming a field it lacks."""
+    if not text.strip():
+        raise MalformedResponseError(f"{who} answered {status} with an empty body")
 
 
 def _is_stream(response: httpx.Response, framing: str) -> bool:

@@ -44,6 +44,11 @@ class CompletionCache(Generic[V]):
     def __len__(self) -> int:
         return 0 if self._store is None else len(self._store)
 
+    @property
+    def in_flight(self) -> int:
+        """Backend calls running now (each shared by its identical requests)."""
+        return len(self._inflight)
+
     async def get_or_compute(
         self, key: str, compute: Callable[[], Awaitable[V]], keep: Callable[[V], bool] = bool
     ) -> tuple[V, bool]:

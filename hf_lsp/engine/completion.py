@@ -56,6 +56,7 @@ DEFAULT_REQUESTS_PER_MINUTE = {"huggingface": 60}  # the free tier; local server
 MAX_STOP_SEQUENCES = 4  # TGI's default `max_stop_sequences`; the HF API answers 422 above it
 MAX_LOADING_WAIT = 120.0  # seconds: the longest the API's own `max_time` allows
 RETRY_NOW_BELOW = 1.0  # a 429 asking to wait less than this is retried at once
+FIRST_BACKOFF = 2.0  # seconds after a 429 without Retry-After; doubled on each one after
 ISSUED_KEPT = 512  # suggestions remembered for accept/shown tracking
 LATENCIES_KEPT = 1000
 CLEANED_KEPT = 256
@@ -574,9 +575,10 @@ class CompletionEngine:
                     raise
                 estimated = exc.estimated_time
                 log.warning(
-                    "%s is loading%s; retrying with options.wait_for_model=true",
+                    "%s is loading%s; retrying with options.wait_for_model=true: %s",
                     request.model,
                     f" (estimated {estimated:.0f} s)" if estimated is not None else "",
+                    exc,
                 )
                 request = request.with_options(wait_for_model=True)
                 timeout = min(MAX_LOADING_WAIT, max(timeout, (estimated or 0.0) + timeout))
@@ -598,7 +600,7 @@ class CompletionEngine:
                     raise
                 delay = exc.retry_after
                 if delay is None:
-                    self._backoff = min(60.0, max(1.0, self._backoff * 2))
+                    self._backoff = min(60.0, max(FIRST_BACKOFF, self._backoff * 2))
                     delay = self._backoff
                 if delay < RETRY_NOW_BELOW:
                     await self._sleep(delay)

@@ -12,15 +12,26 @@ import re
 from dataclasses import dataclass, field
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 UTF16 = "utf-16"
 UTF8 = "utf-8"
 UTF32 = "utf-32"
 
 
+def scrub(text: str) -> str:
+    """Replace lone surrogates with U+FFFD.
+
+    JSON lets a client send them as escapes although they are not text: they could
+    not be encoded into a request body. U+FFFD has the same length in UTF-8, UTF-16 and
+    UTF-32 units, so no position moves.
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def split_lines(text: str) -> list[str]:
     """Split into lines that keep their endings; the result always ends with the last line."""
-    lines = _LINE.findall(text)
+    lines = _LINE.findall(scrub(text))
     if not lines or lines[-1].endswith(("\n", "\r")):
         lines.append("")
     return lines
@@ -108,7 +119,7 @@ class Document:
         head = self.lines[sl][:sc]
         tail = self.lines[el][ec:]
         stop = el + 1
-        joined = head + text + tail
+        joined = head + scrub(text) + tail
         # a "\r" now followed by the next line's "\n" would join two lines: re-split them together
         if joined.endswith("\r") and stop < len(self.lines) and self.lines[stop].startswith("\n"):
             joined += self.lines[stop]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -43,4 +44,9 @@ def register(server: HfLanguageServer) -> None:
         figures["tokenSource"] = ls.configuration.token_source
         figures["documents"] = len(ls.documents)
         figures["version"] = ls.version
+        # leak detectors: pending asyncio tasks (the server's own reader loop included; a
+        # synchronous handler adds none), LSP requests still running, shared backend calls
+        figures["tasks"] = len(asyncio.all_tasks())
+        figures["pendingRequests"] = len(getattr(ls.protocol, "_request_futures", ()))
+        figures["inFlight"] = ls.configuration.engine.cache.in_flight
         return figures
