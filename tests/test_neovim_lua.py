@@ -122,3 +122,28 @@ def test_tabs_in_ghost_text_become_spaces(tmp_path: Path) -> None:
         "result = { t.expand_tabs('\\tx', 4), t.expand_tabs('ab\\tc', 4), t.lines('a\\r\\nb\\nc') }"
     ))
     assert result == ["    x", "ab  c", ["a", "b", "c"]]
+
+
+def test_a_rewrite_asks_for_its_instruction_before_the_command_runs(tmp_path: Path) -> None:
+    result = run_lua(tmp_path, (
+        "local actions = require('hf_lsp.actions')\n"
+        "local sent, prompts = {}, {}\n"
+        "local client = { request = function(self, method, params) "
+        "table.insert(sent, { method, params }) end }\n"
+        "local deps = { get_client = function() return client end,\n"
+        "  input = function(opts, on_confirm) table.insert(prompts, opts.prompt)\n"
+        "    on_confirm(#prompts == 1 and '  use map ' or nil) end }\n"
+        "local rewrite = { command = 'hfLsp.runAction', arguments = {\n"
+        "  { action = 'rewrite', uri = 'file:///a.py', version = 2 } } }\n"
+        "actions.run(rewrite, { client_id = 1, bufnr = 0 }, deps)\n"
+        "actions.run(rewrite, { client_id = 1, bufnr = 0 }, deps)  -- cancelled\n"
+        "actions.run({ command = 'hfLsp.runAction', arguments = { { action = 'docstring' } } },\n"
+        "  { client_id = 1, bufnr = 0 }, deps)\n"
+        "result = { sent = sent, prompts = #prompts }"
+    ))
+    assert result["prompts"] == 2  # the docstring action asked nothing
+    assert [s[0] for s in result["sent"]] == ["workspace/executeCommand"] * 2
+    first, second = (s[1] for s in result["sent"])
+    assert first["arguments"][0] == {"action": "rewrite", "uri": "file:///a.py", "version": 2,
+                                     "instruction": "use map"}
+    assert second["arguments"][0] == {"action": "docstring"}

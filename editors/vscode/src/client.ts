@@ -14,6 +14,7 @@ import {
   type LanguageClientOptions,
   type Middleware,
 } from 'vscode-languageclient/node';
+import { withInstruction } from './instruction';
 import { machineProbe, resolveLaunch, type Candidates, type Resolution } from './launch';
 import { redactingChannel } from './redact';
 import { RestartBudget } from './restarts';
@@ -132,6 +133,12 @@ export class HfLspClient implements vscode.Disposable {
 
   private clientOptions(): LanguageClientOptions {
     const middleware: Middleware = {
+      executeCommand: async (command, args, next) => {
+        const prepared = await withInstruction(command, args, (prompt) =>
+          vscode.window.showInputBox({ prompt, ignoreFocusOut: true }),
+        );
+        return prepared === undefined ? undefined : next(command, prepared);
+      },
       workspace: {
         configuration: async (params, token, next) => {
           const answers = await next(params, token);

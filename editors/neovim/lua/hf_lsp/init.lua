@@ -86,6 +86,7 @@ function M.setup(opts)
   end
 
   require('hf_lsp.commands').create()
+  require('hf_lsp.actions').register()
   if options.enable then
     vim.lsp.enable(M.name)
   end
