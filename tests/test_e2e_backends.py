@@ -184,6 +184,12 @@ async def test_tgi_limits_from_info_keep_a_long_prompt_valid(start: Starter) -> 
         p = sent.body["parameters"]
         assert p["truncate"] + p["max_new_tokens"] <= 300
         assert any(r.path == "/info" for r in server.requests)
+        # the prompt itself was sized by /info: whole FIM markers, the code next to the
+        # cursor kept, the far top of the file left out (not cut off by the server)
+        inputs = sent.body["inputs"]
+        assert inputs.startswith("<fim_prefix>") and inputs.endswith("<fim_middle>")
+        assert "def add(a, b):\n    <fim_suffix>" in inputs
+        assert "x0 = 0\n" not in inputs and len(inputs) < 1000
 
 
 async def test_tgi_gets_valid_parameters_from_any_valid_setting(start: Starter) -> None:

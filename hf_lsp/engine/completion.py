@@ -26,7 +26,7 @@ from hf_lsp.engine.context import Spot, Window, language_from_path, path_header,
 from hf_lsp.engine.crossfile import CrossFile
 from hf_lsp.engine.debounce import Rhythm
 from hf_lsp.engine.document import Document
-from hf_lsp.engine.generation import Backend, Generation, GenerationRequest
+from hf_lsp.engine.generation import Backend, Generation, GenerationRequest, Limits
 from hf_lsp.engine.limits import RateLimiter
 from hf_lsp.engine.persistent import PersistentCache, default_path
 from hf_lsp.engine.postprocess import Cleanup, clean, clean_with_range
@@ -149,6 +149,8 @@ class CompletionEngine:
         )
         self.limiter = _limiter(settings, clock, sleep)
         self.disk = _disk(settings)
+        self.server_limits: Limits | None = None
+        self._limits_asked = False
         self._dropped: dict[str, set[str]] = {}  # parameters a model said it does not accept
         self._blocked_until = 0.0  # after a 429: no calls before this time
         self._backoff = 0.0
@@ -181,6 +183,7 @@ class CompletionEngine:
             self._blocked_until = 0.0
             self._backoff = 0.0
             self.limiter = _limiter(settings, self._clock, self._sleep)
+            self.server_limits, self._limits_asked = None, False
         elif (old.backend, old.rate_limit) != (settings.backend, settings.rate_limit):
             self.limiter = _limiter(settings, self._clock, self._sleep)
         if (old.cache.size, old.cache.ttl_seconds) != (
@@ -254,7 +257,13 @@ class CompletionEngine:
         )
         self.figures.token_counter = counter.name
         markers = counter.count(template.render("", "")) + counter.count(header)
-        total, _, _ = plan(s.tokens.context_window, max_new, markers, s.tokens.prefix_ratio)
+        window_tokens = s.tokens.context_window
+        limits = self.server_limits
+        if limits is not None and limits.max_total_tokens:
+            window_tokens = min(window_tokens, limits.max_total_tokens)  # TGI's /info
+        total, _, _ = plan(window_tokens, max_new, markers, s.tokens.prefix_ratio)
+        if limits is not None and limits.max_input_tokens:
+            total = min(total, max(0, limits.max_input_tokens - markers))
         context = comments = ""
         snippets = 0
         if s.cross_file.enabled and s.cross_file.max_snippets and win.spot is not Spot.MID_WORD:
@@ -392,6 +401,7 @@ class CompletionEngine:
                 f.latencies.append((self._clock() - started) * 1000)
                 completions = [self._issue(Completion(t, line, index, r)) for t, r in rest]
                 return Outcome(completions, from_cache=True, typing_through=True)
+        await self._learn_limits()
         request, win = self.build_request(
             doc, line, index, path, others=others, repo=repo, invoked=invoked
         )
@@ -529,6 +539,16 @@ class CompletionEngine:
             return
         del self._issued[ident]
         self.figures.accepted += 1
+
+    async def _learn_limits(self) -> None:
+        """Ask the backend once for its token limits (TGI's ``/info``) to size prompts by."""
+        if self._limits_asked:
+            return
+        self._limits_asked = True
+        try:
+            self.server_limits = await self.backend.limits()
+        except Exception as exc:  # limits are a refinement: go without them
+            log.info("no token limits from the backend: %s", exc)
 
     async def _stored_or_generated(
         self, key: str, request: GenerationRequest, enough: Callable[[str], bool] | None
