@@ -98,3 +98,43 @@ async def test_streaming_off_uses_one_answer() -> None:
         Document("file:///a.py", "def f():\n    \n"), 1, 4)
     assert [c.text for c in outcome.completions] == ["return 1"]
     assert backend.sent == 0 and backend.calls == 1
+
+
+class SlowClock:
+    """A clock that moves on by ``step`` seconds every time the stream yields a chunk."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_trickling_stream_ends_within_the_request_timeout() -> None:
+    clock = SlowClock()
+
+    class Trickle(ScriptedBackend):
+        async def stream(self, request: GenerationRequest, timeout: float | None = None
+                         ) -> AsyncIterator[Chunk]:
+            self.calls += 1
+            try:
+                for text in self.chunks:
+                    clock.now += 0.6  # each chunk arrives just inside a per-read timeout
+                    self.sent += 1
+                    yield Chunk(text)
+                yield Chunk("", "length")
+            finally:
+                self.closed = True
+
+    backend = Trickle(["return a", " + b", " + c", " + d"])
+    e = CompletionEngine(
+        parse_settings({"backend": "tgi", "context": {"includeFilePath": False},
+                        "requestTimeout": 1.0, "debounce": {"enabled": False}}),
+        backend, clock=clock,
+    )
+    doc = Document("file:///a.py", "def f(a, b):\n    \n")
+    outcome = await e.complete(doc, 1, 4)
+    assert [c.text for c in outcome.completions] == ["return a + b"]  # what came in 1 s
+    assert backend.sent == 2 and backend.closed
+    await e.complete(doc, 1, 4)
+    assert backend.calls == 2  # the cut answer was not cached

@@ -559,7 +559,8 @@ class CompletionEngine:
             if stored is not None:
                 self.figures.disk_hits += 1
                 return stored
-        generation = await self._generate(request, enough)
+        # a completion's stream must end within requestTimeout in all, not only per read
+        generation = await self._generate(request, enough, whole=self.settings.request_timeout)
         if self.disk is not None:
             self.disk.put(key, generation)
         return generation
@@ -569,11 +570,13 @@ class CompletionEngine:
         request: GenerationRequest,
         enough: Callable[[str], bool] | None = None,
         max_wait: float | None = None,
+        whole: float | None = None,
     ) -> Generation:
         """One generation, following the API's advice on loading, limits and parameters.
 
         ``enough`` lets a streamed generation stop early (closing the stream stops the
-        server decoding); ``max_wait`` bounds the wait for a rate-limit slot.
+        server decoding); ``max_wait`` bounds the wait for a rate-limit slot; ``whole``
+        bounds a stream's total time (what arrived by then is kept, and not cached).
         """
         timeout = self.settings.request_timeout
         wait = self.settings.rate_limit.max_wait if max_wait is None else max_wait
@@ -589,7 +592,7 @@ class CompletionEngine:
             try:
                 async with self.limiter.slot(wait):
                     self.figures.backend_calls += 1
-                    generation = await self._call(request, timeout, enough)
+                    generation = await self._call(request, timeout, enough, whole)
             except ModelLoadingError as exc:
                 if request.options.get("wait_for_model"):
                     raise
@@ -632,13 +635,18 @@ class CompletionEngine:
         raise BackendError("gave up after repeated retries")
 
     async def _call(
-        self, request: GenerationRequest, timeout: float, enough: Callable[[str], bool] | None
+        self,
+        request: GenerationRequest,
+        timeout: float,
+        enough: Callable[[str], bool] | None,
+        whole: float | None = None,
     ) -> Generation:
         """One backend call: streamed (and stopped when ``enough``) or in one answer."""
         if not self.settings.streaming or request.parameters.get("num_return_sequences", 1) > 1:
             return await self.backend.generate(request, timeout)
         parts: list[str] = []
         reason: str | None = None
+        deadline = None if whole is None else self._clock() + whole
         stream = self.backend.stream(request, timeout)
         try:
             async for chunk in stream:
@@ -647,6 +655,10 @@ class CompletionEngine:
                 if enough is not None and enough("".join(parts)):
                     reason = reason or "enough"
                     break
+                if deadline is not None and reason is None and self._clock() > deadline:
+                    log.warning("the stream took over %.0f s; keeping the %d characters so far",
+                                whole, len("".join(parts)))
+                    return Generation(("".join(parts),), "timeout", partial=True)
         except BackendError as exc:
             if not "".join(parts).strip():
                 raise
