@@ -29,14 +29,20 @@ async def status(client: LanguageClient) -> Any:
     return await client.protocol.send_request_async("hfLsp/status", {})
 
 
-async def storm(client: LanguageClient, uri: str, seed: int) -> list[str]:
+def open_docs(client: LanguageClient) -> list[str]:
+    """One document per request: a newer request for the same document would cancel the older
+    one itself (cancel-previous), and this storm is about the editor's own cancellations."""
+    return [open_doc(client, SOURCE, uri=f"file:///work/storm{n}.py") for n in range(REQUESTS)]
+
+
+async def storm(client: LanguageClient, uris: list[str], seed: int) -> list[str]:
     """Send and cancel; return how each request ended."""
     rng = random.Random(seed)
     outcomes: list[str] = []
 
     async def one(n: int) -> None:
         params = types.InlineCompletionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
+            text_document=types.TextDocumentIdentifier(uri=uris[n]),
             position=types.Position(line=2 * n + 1, character=4),  # one HTTP call each
             context=types.InlineCompletionContext(
                 trigger_kind=types.InlineCompletionTriggerKind.Automatic),
@@ -83,7 +89,7 @@ async def test_cancelled_requests_close_their_http_calls_serverless(
         idle = await status(client)
         hf.set_default(Fault.delay(3))
 
-        outcomes = await storm(client, uri, seed)
+        outcomes = await storm(client, open_docs(client), seed)
 
         assert outcomes == ["cancelled"] * REQUESTS
         total = len(hf.generation_requests())
@@ -104,11 +110,10 @@ async def test_cancelled_requests_close_their_http_calls_serverless(
 async def test_cancelled_streams_are_closed(start: Starter) -> None:
     with FakeBackend("tgi", "x = 1\n" * 200, chunk_delay=0.05) as server:
         client = await start(settings_for(server, **LIMITS))
-        uri = open_doc(client, SOURCE)
         await status(client)
         idle = await status(client)
 
-        outcomes = await storm(client, uri, seed=11)
+        outcomes = await storm(client, open_docs(client), seed=11)
 
         assert outcomes == ["cancelled"] * REQUESTS
         total = len(server.generation_requests())
