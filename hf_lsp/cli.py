@@ -142,7 +142,7 @@ async def complete(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"hf-lsp: cannot read {args.target}: {exc.strerror}", file=sys.stderr)
         return 2
-    show = _show_exchange if args.show_request else None
+    show = show_exchange if args.show_request else None
     config = Configuration(settings, on_exchange=show)
     if args.show_request:
         print(f"# token: {config.token_source}")
@@ -166,10 +166,6 @@ async def complete(args: argparse.Namespace) -> int:
             print("# alternative")
         print(completion.text)
     return 0
-
-
-def _show_exchange(url: str, body: Mapping[str, Any], status: int, raw: str) -> None:
-    show_exchange(url, body, status, raw)
 
 
 def show_exchange(

@@ -272,6 +272,24 @@ class HttpBackend:
         self, request: GenerationRequest, timeout: float | None = None
     ) -> Generation:
         url, body = await self.prepare(request, False)
+        status, data, text = await self.post(url, body, timeout)
+        _check_not_empty(self.who, status, text)
+        try:
+            return self.parse(status, data, text)
+        except BackendError:
+            raise
+        except Exception as exc:  # a shape no rule foresaw: still the backend's fault
+            raise MalformedResponseError(
+                f"cannot read {self.who}'s answer ({type(exc).__name__}: {exc})", body=text
+            ) from None
+
+    async def post(
+        self, url: str, body: Mapping[str, Any], timeout: float | None
+    ) -> tuple[int, Any, str]:
+        """POST one JSON body: ``(status, parsed JSON or None, token-free text)``.
+
+        The exchange is reported, and an error status raised as this backend's error.
+        """
         response = await post_json(self._client, url, body, timeout)
         text = body_text(response)
         if self._on_exchange is not None:
@@ -279,15 +297,7 @@ class HttpBackend:
         data = json_or_none(text)
         if response.status_code >= 400:
             raise self.error(response.status_code, response.headers, data, text)
-        _check_not_empty(self.who, response.status_code, text)
-        try:
-            return self.parse(response.status_code, data, text)
-        except BackendError:
-            raise
-        except Exception as exc:  # a shape no rule foresaw: still the backend's fault
-            raise MalformedResponseError(
-                f"cannot read {self.who}'s answer ({type(exc).__name__}: {exc})", body=text
-            ) from None
+        return response.status_code, data, text
 
     async def stream(
         self, request: GenerationRequest, timeout: float | None = None

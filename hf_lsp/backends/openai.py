@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hf_lsp.backends.http import HttpBackend, body_text, error_text, json_or_none, post_json
+from hf_lsp.backends.http import HttpBackend, error_text
 from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest
 from hf_lsp.errors import MalformedResponseError
 
@@ -118,11 +118,5 @@ class OpenAIBackend(HttpBackend):
         url = base_url(self.endpoint) + "/v1/chat/completions"
         body = openai_parameters(model, parameters)
         body["messages"] = [dict(m) for m in messages]
-        response = await post_json(self._client, url, body, timeout)
-        text = body_text(response)
-        if self._on_exchange is not None:
-            self._on_exchange(url, body, response.status_code, text)
-        data = json_or_none(text)
-        if response.status_code >= 400:
-            raise self.error(response.status_code, response.headers, data, text)
+        _, data, text = await self.post(url, body, timeout)
         return parse_completion(data, text, chat=True)
