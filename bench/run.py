@@ -4,7 +4,8 @@
     .venv/bin/python bench/run.py hits miss  # some sections only
 
 Sections: hits (cache-hit round trip), miss (server overhead on a miss, 5k and 50k lines),
-typing (a replayed typing session at a human rhythm, with and without typing-through),
+typing (a replayed typing session at a human rhythm, with and without typing-through, with
+one answer and streamed),
 edits (1,000 incremental edits on a 1 MB file), startup (initialize answered, idle RSS,
 against a bare pygls server started the same way). Targets from issue 4 are printed beside
 each figure with the ratio figure/target.
@@ -13,10 +14,12 @@ each figure with the ratio figure/target.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,8 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
 import hf_server  # noqa: E402
-from hf_server import FakeInferenceServer, FakeModel, _json_reply, generate  # noqa: E402
+from fake_backends import _TGI, FakeBackend, continuation  # noqa: E402
+from hf_server import FakeInferenceServer, FakeModel, Fault, _json_reply, generate  # noqa: E402
 from lsp_client import PYTHON, StdioClient, rss_mb  # noqa: E402
 
 # the loopback API writes headers and body separately: without this, Nagle's algorithm and
@@ -191,21 +195,49 @@ class OracleServer(FakeInferenceServer):
 
     def _generation_reply(self, model: Any, body: Any, started: float) -> Any:
         time.sleep(self.latency)
-        prompt: str = body["inputs"]
-        prefix = prompt.split("<fim_prefix>", 1)[1].split("<fim_suffix>", 1)[0]
-        if prefix.startswith("# Path:"):
-            prefix = prefix.split("\n", 1)[1]
         params = body.get("parameters") or {}
-        text = "pass\n"
-        if self.target.startswith(prefix):
-            rest = self.target[len(prefix):]
-            cut = rest.find("\n", rest.find("\n") + 1)
-            text = rest[: cut if cut >= 0 else len(rest)]
-            if random.Random(len(prefix)).random() < 0.25:
-                text = text.rstrip() + "_x"  # a plausible but wrong ending
         stops = [s for s in params.get("stop", []) if isinstance(s, str)]
-        text, _ = generate(text, params.get("max_new_tokens", 8), stops)
+        text, _ = generate(oracle(self.target, body["inputs"]), params.get("max_new_tokens", 8),
+                           stops)
         return _json_reply(200, [{"generated_text": text}])
+
+
+def oracle(target: str, prompt: str) -> str:
+    """The next two lines of ``target`` after the prompt's prefix, wrong a quarter of the time."""
+    prefix = prompt.split("<fim_prefix>", 1)[1].split("<fim_suffix>", 1)[0]
+    if prefix.startswith("# Path:"):
+        prefix = prefix.split("\n", 1)[1]
+    if not target.startswith(prefix):
+        return "pass\n"
+    rest = target[len(prefix):]
+    cut = rest.find("\n", rest.find("\n") + 1)
+    text = rest[: cut if cut >= 0 else len(rest)]
+    if random.Random(len(prefix)).random() < 0.25:
+        text = text.rstrip() + "_x"  # a plausible but wrong ending
+    return text
+
+
+class _OracleTGI(_TGI):
+    """TGI's wire format (``/generate_stream``, SSE) for the oracle's answers."""
+
+    picked = threading.local()
+
+    def generation(self, request: Any, raw: bytes, stream: bool) -> Any:
+        target: str = self.backend.completion
+        self.picked.text = oracle(target, json.loads(raw).get("inputs", ""))
+        return super().generation(request, raw, stream)
+
+    def generate(self, limit: int | None, stops: Any) -> Any:
+        return continuation(self.picked.text, limit, stops, include_stop=True)
+
+
+class StreamingOracle(FakeBackend):
+    """The oracle as a TGI server streaming token by token: first token after ``first``."""
+
+    def __init__(self, target: str, first: float, per_token: float) -> None:
+        super().__init__("tgi", target, chunk_delay=per_token)
+        self._protocol = _OracleTGI(self)
+        self.set_default(Fault.delay(first))
 
 
 def rhythm(text: str, seed: int = 7) -> list[float]:
@@ -223,10 +255,16 @@ def rhythm(text: str, seed: int = 7) -> list[float]:
     return gaps
 
 
-async def typing_session(typing_through: bool, latency: float) -> tuple[float, float, int, int]:
-    with OracleServer(TARGET_CODE, latency) as hf:
+async def typing_session(typing_through: bool, latency: float, streaming: bool = False
+                         ) -> tuple[float, float, int, int, int]:
+    if streaming:  # about the same total time: the first token, then the rest as it comes
+        model: Any = StreamingOracle(TARGET_CODE, latency * 0.5, latency * 0.04)
+        options: dict[str, Any] = {"backend": "tgi", "model": MODEL}
+    else:
+        model, options = OracleServer(TARGET_CODE, latency), {}
+    with model as hf:
         client = await open_client({
-            "url": hf.base_url, "suggestions": {"typingThrough": typing_through},
+            **options, "url": hf.base_url, "suggestions": {"typingThrough": typing_through},
         })
         did_open(client, "")
         gaps = rhythm(TARGET_CODE)
@@ -258,20 +296,27 @@ async def typing_session(typing_through: bool, latency: float) -> tuple[float, f
         await client.stop()
         keys = len(TARGET_CODE)
         calls = len(hf.generation_requests())
-    return calls * 100 / keys, right * 100 / max(1, pauses), status["typingThroughHits"], pauses
+    return (calls * 100 / keys, right * 100 / max(1, pauses), status["typingThroughHits"],
+            status.get("typingThroughStreams", 0), pauses)
 
 
 async def typing() -> None:
     latency = 0.35
     print(f"replayed typing session: {len(TARGET_CODE)} keystrokes, model latency "
           f"{latency * 1000:.0f} ms, a model right 3 times in 4")
-    for through in (False, True):
-        per100, right, hits_, pauses = await typing_session(through, latency)
-        label = "with" if through else "without"
-        line(f"backend requests / 100 keystrokes, {label} typing-through", per100, "req", 15)
-        line(f"right suggestion showing at pauses, {label} typing-through", right, "%", 60,
-             lower=False)
-        print(f"  ({pauses} pauses; typing-through hits {hits_})")
+    for streaming in (False, True):
+        kind = "streamed (TGI), " if streaming else ""
+        for through in (False, True):
+            per100, right, hits_, streams, pauses = await typing_session(
+                through, latency, streaming
+            )
+            label = f"{kind}{'with' if through else 'without'}"
+            line(f"backend requests / 100 keystrokes, {label} typing-through", per100, "req",
+                 15)
+            line(f"right suggestion showing at pauses, {label} typing-through", right, "%", 60,
+                 lower=False)
+            print(f"  ({pauses} pauses; typing-through hits {hits_}, {streams} of them "
+                  "through a suggestion still streaming)")
 
 
 async def edits() -> None:

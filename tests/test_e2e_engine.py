@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 from conftest import MODEL, Starter, inline, open_doc, wait_for
+from fake_backends import FakeBackend
 from hf_server import FakeInferenceServer, FakeModel, Fault
 from lsprotocol import types
+from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import LanguageClient
 
 SOURCE = "def add(a, b):\n    \n"
@@ -66,6 +68,61 @@ async def test_typing_through_sends_no_request(start: Starter, hf: FakeInference
     assert len(hf.generation_requests()) == 1
     figures = await status(client)
     assert (figures.typingThroughHits, figures.backendCalls) == (2, 1)
+
+
+def cancellable_inline(client: LanguageClient, uri: str, line: int, col: int, msg_id: str
+                       ) -> asyncio.Future[Any]:
+    params = types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=line, character=col),
+        context=types.InlineCompletionContext(
+            trigger_kind=types.InlineCompletionTriggerKind.Automatic
+        ),
+    )
+    return asyncio.ensure_future(client.protocol.send_request_async(
+        types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=msg_id
+    ))
+
+
+async def editor_cancels(client: LanguageClient, request: asyncio.Future[Any], msg_id: str
+                         ) -> None:
+    client.cancel_request(types.CancelParams(id=msg_id))
+    with pytest.raises(JsonRpcRequestCancelled):
+        await asyncio.wait_for(request, 5)
+
+
+async def test_typing_through_a_suggestion_still_streaming(start: Starter) -> None:
+    with FakeBackend("tgi", "return a + b\n", chunk_delay=0.25) as server:
+        client = await start({"backend": "tgi", "url": server.base_url, **QUIET})
+        uri = open_doc(client, SOURCE)
+        first = cancellable_inline(client, uri, 1, 4, "first")
+        await wait_for(lambda: server.active == 1)
+        # the keystroke: the editor sends the change, cancels the shown request, asks again
+        type_text(client, uri, 2, 1, 4, "ret")
+        await editor_cancels(client, first, "first")
+        items = await inline(client, uri, 1, 7)
+        assert [i.insert_text for i in items] == ["urn a + b"]
+        assert len(server.generation_requests()) == 1
+        figures = await status(client)
+        assert (figures.typingThroughStreams, figures.backendCalls) == (1, 1)
+        await wait_for(lambda: server.active == 0)
+        assert server.closed_early == 0  # the stream was read to its end, not thrown away
+
+
+async def test_typing_past_what_is_streaming_asks_afresh(start: Starter) -> None:
+    with FakeBackend("tgi", "return a + b\n", chunk_delay=0.25) as server:
+        client = await start({"backend": "tgi", "url": server.base_url, **QUIET})
+        uri = open_doc(client, SOURCE)
+        first = cancellable_inline(client, uri, 1, 4, "first")
+        await wait_for(lambda: server.active == 1)
+        type_text(client, uri, 2, 1, 4, "x = ")
+        await editor_cancels(client, first, "first")
+        second = asyncio.ensure_future(inline(client, uri, 1, 8))
+        await wait_for(lambda: server.closed_early == 1)  # the first stream, at "return"
+        await second
+        assert len(server.generation_requests()) == 2
+        figures = await status(client)
+        assert figures.typingThroughStreams == 0
 
 
 async def test_a_newer_request_closes_the_older_http_call(

@@ -17,7 +17,7 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from hf_lsp.engine.persistent import PersistentCache, default_path
 from hf_lsp.engine.postprocess import Cleanup, clean, clean_with_range
 from hf_lsp.engine.prompts import COMMON_SPECIAL, FimTemplate, custom_template, template_for
 from hf_lsp.engine.tokens import Counters, fit, plan
-from hf_lsp.engine.typing_through import Shown, remainders, snapshot
+from hf_lsp.engine.typing_through import Shown, remainders, snapshot, typed_since
 from hf_lsp.errors import (
     AuthError,
     BackendError,
@@ -60,6 +60,7 @@ FIRST_BACKOFF = 2.0  # seconds after a 429 without Retry-After; doubled on each 
 ISSUED_KEPT = 512  # suggestions remembered for accept/shown tracking
 LATENCIES_KEPT = 1000
 CLEANED_KEPT = 256
+ADOPT_GRACE = 1.0  # seconds a stream whose request was cancelled waits for one typing through it
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,36 @@ class Outcome:
     cancelled: bool = False
 
 
+@dataclass(eq=False)
+class Flight:
+    """A backend call made for one cursor, which a request typing through it may adopt.
+
+    ``anchor`` is the document around the cursor the call was made for; ``streamed`` the
+    text that has arrived so far. The call is cancelled when its last owner goes, except
+    that a stream whose request the editor cancelled lingers for :data:`ADOPT_GRACE` seconds:
+    the editor cancels a request on the very keystroke that types into its suggestion.
+    """
+
+    key: str
+    anchor: Shown
+    request: GenerationRequest
+    win: Window
+    language_id: str
+    ranges: bool  # the items may replace auto-closed characters (see ``complete``)
+    streams: bool  # the answer arrives as a stream, so a typist can be checked against it
+    task: asyncio.Future[tuple[Generation, bool]] = field(init=False)
+    streamed: str = ""
+    started: bool = False  # past the debounce: the backend has been asked
+    superseded: bool = False  # cancelled for a newer request for the same document
+    owners: int = 1  # requests waiting for the answer
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    linger: asyncio.TimerHandle | None = None
+
+    def arrived(self, text: str) -> None:
+        self.streamed = text
+        self.changed.set()
+
+
 @dataclass
 class Figures:
     """Running figures for ``hfLsp/status`` and the log."""
@@ -98,6 +129,7 @@ class Figures:
     backend_calls: int = 0
     cache_hits: int = 0
     typing_through: int = 0
+    typing_through_streams: int = 0
     cancellations: int = 0
     debounced_ms: float = 0.0
     errors: int = 0
@@ -159,8 +191,8 @@ class CompletionEngine:
         self.crossfile = CrossFile()
         self.rhythm = self._rhythm(settings)
         self._shown: dict[str, Shown] = {}
-        self._pending: dict[str, tuple[asyncio.Task[tuple[Generation, bool]], str]] = {}
-        self._superseded: set[asyncio.Task[tuple[Generation, bool]]] = set()
+        self._pending: dict[str, Flight] = {}
+        self._superseded: set[Flight] = set()
         self._issued: OrderedDict[str, bool] = OrderedDict()  # id → shown already
         self._ids = itertools.count(1)
         # a cache hit needs no second clean-up: the same answer for the same request
@@ -216,6 +248,9 @@ class CompletionEngine:
 
     def closed(self, uri: str) -> None:
         self._shown.pop(uri, None)
+        flight = self._pending.pop(uri, None)
+        if flight is not None and flight.owners <= 0 and not flight.task.done():
+            flight.task.cancel()  # a lingering stream for a document no one can type in
         self.crossfile.forget(uri)
         self.rhythm.forget(uri)
 
@@ -391,16 +426,12 @@ class CompletionEngine:
         uri = doc.uri
         self.rhythm.keystroke(uri, started)
         s = self.settings
-        if s.suggestions.typing_through and not invoked and uri in self._shown:
-            rest = remainders(self._shown[uri], doc, line, index)
-            if rest == []:  # typed out in full: time for the next suggestion
-                del self._shown[uri]
-            elif rest is not None:
-                self._supersede(uri, None)  # an older request still waiting is moot now
-                f.typing_through += 1
-                f.latencies.append((self._clock() - started) * 1000)
-                completions = [self._issue(Completion(t, line, index, r)) for t, r in rest]
-                return Outcome(completions, from_cache=True, typing_through=True)
+        if s.suggestions.typing_through and not invoked:
+            through = self._typing_through(doc, line, index, started)
+            if through is None and uri in self._pending:
+                through = await self._adopt(self._pending[uri], doc, line, index, started)
+            if through is not None:
+                return through
         await self._learn_limits()
         request, win = self.build_request(
             doc, line, index, path, others=others, repo=repo, invoked=invoked
@@ -416,28 +447,24 @@ class CompletionEngine:
         spot["maxNewTokens"] = max_new
         key = request.cache_key(getattr(self.backend, "endpoint", ""))
         cached = self.cache.get(key)
+        flight: Flight | None = None
         if cached is not None:
             self._supersede(uri, None)
             self.cache.hits += 1
             generation, from_cache = cached, True
         else:
-            delay = self.rhythm.delay(uri) if s.debounce.enabled else 0.0
-            enough = _first_line_done if win.single_line else None
-            inner = asyncio.ensure_future(self._fetch(key, request, delay, enough))
-            self._supersede(uri, (inner, key))
+            flight = self._launch(doc, line, index, key, request, win, ranges)
             try:
-                generation, from_cache = await inner
+                generation, from_cache = await asyncio.shield(flight.task)
             except asyncio.CancelledError:
-                if inner in self._superseded:  # a newer request took over: answer nothing
-                    self._superseded.discard(inner)
+                if flight.superseded and flight.task.cancelled():
                     return Outcome([], request=request, spot=win.spot, cancelled=True)
-                raise
+                raise  # the editor cancelled this request
             except HfLspError as exc:
                 self._report(exc)
                 return Outcome([], request=request, error=str(exc), spot=win.spot)
             finally:
-                if self._pending.get(uri, (None, ""))[0] is inner:
-                    del self._pending[uri]
+                self._release(flight)
             if not from_cache:
                 elapsed = (self._clock() - started) * 1000
                 f.last_latency_ms = round(elapsed, 1)
@@ -446,6 +473,176 @@ class CompletionEngine:
         if from_cache:
             f.cache_hits += 1
         f.latencies.append((self._clock() - started) * 1000)
+        if flight is not None:  # the document may have changed while the model wrote
+            seen = self._settle(flight, generation, from_cache)
+        else:
+            seen = self._cleaned_texts(generation, from_cache, key, request, win,
+                                       doc.language_id, ranges)
+            if seen:
+                self._shown[uri] = snapshot(doc, line, index, tuple(seen), tuple(seen.values()))
+        completions = [self._issue(Completion(t, line, index, r)) for t, r in seen.items()]
+        if not completions or not s.suggestions.typing_through:
+            self._shown.pop(uri, None)
+        return Outcome(completions, from_cache=from_cache, request=request, spot=win.spot)
+
+    def _typing_through(
+        self, doc: Document, line: int, index: int, started: float
+    ) -> Outcome | None:
+        """The rest of the suggestion shown when the user is typing it, or ``None``."""
+        shown = self._shown.get(doc.uri)
+        if shown is None:
+            return None
+        rest = remainders(shown, doc, line, index)
+        if rest == []:  # typed out in full: time for the next suggestion
+            del self._shown[doc.uri]
+            return None
+        if rest is None:
+            return None
+        self._supersede(doc.uri, None)  # an older request still waiting is moot now
+        return self._through(rest, line, index, started)
+
+    def _through(
+        self, rest: list[tuple[str, int]], line: int, index: int, started: float,
+        flight: Flight | None = None,
+    ) -> Outcome:
+        f = self.figures
+        f.typing_through += 1
+        f.latencies.append((self._clock() - started) * 1000)
+        completions = [self._issue(Completion(t, line, index, r)) for t, r in rest]
+        if flight is None:
+            return Outcome(completions, from_cache=True, typing_through=True)
+        f.typing_through_streams += 1
+        return Outcome(completions, from_cache=True, typing_through=True,
+                       request=flight.request, spot=flight.win.spot)
+
+    async def _adopt(
+        self, flight: Flight, doc: Document, line: int, index: int, started: float
+    ) -> Outcome | None:
+        """Answer from a stream in flight that the user is typing through, or ``None``.
+
+        The stream is followed while what has arrived agrees with what was typed since its
+        cursor; once it is known to say something else, the caller asks afresh (and that
+        request cancels this call). A call still in its debounce is not worth waiting for.
+        """
+        if not flight.streams or not flight.started or flight.superseded:
+            return None
+        typed = typed_since(flight.anchor, doc, line, index)
+        if not typed:
+            return None
+        typed = typed.replace("\r\n", "\n")
+        flight.owners += 1
+        if flight.linger is not None:
+            flight.linger.cancel()
+            flight.linger = None
+        try:
+            while not flight.task.done():
+                if flight.streamed.startswith(typed):
+                    break
+                if not typed.startswith(flight.streamed):
+                    return None  # the model is writing something else
+                flight.changed.clear()
+                await flight.changed.wait()
+            generation, from_cache = await asyncio.shield(flight.task)
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():
+                raise  # the editor cancelled this request
+            if flight.superseded:
+                return Outcome([], cancelled=True)
+            return None  # the call was closed under it: ask afresh
+        except HfLspError:
+            return None  # a fresh request meets the error, and reports it
+        finally:
+            self._release(flight)
+        seen = self._settle(flight, generation, from_cache)
+        rest = [(t[len(typed) :], r) for t, r in seen.items() if t.startswith(typed)]
+        rest = [(t, r) for t, r in rest if t.strip()]
+        if not rest:
+            return None
+        return self._through(rest, line, index, started, flight)
+
+    def _launch(
+        self, doc: Document, line: int, index: int, key: str, request: GenerationRequest,
+        win: Window, ranges: bool,
+    ) -> Flight:
+        """Start the backend call for a cursor (after the debounce), replacing an older one.
+
+        The same request again (an editor asking twice at one cursor) joins the call.
+        """
+        s = self.settings
+        current = self._pending.get(doc.uri)
+        if current is not None and current.key == key and not current.task.done():
+            current.owners += 1
+            if current.linger is not None:
+                current.linger.cancel()
+                current.linger = None
+            return current
+        streams = s.streaming and request.parameters.get("num_return_sequences", 1) == 1
+        flight = Flight(key, snapshot(doc, line, index, (), ()), request, win, doc.language_id,
+                        ranges, streams)
+        delay = self.rhythm.delay(doc.uri) if s.debounce.enabled else 0.0
+        enough = _first_line_done if win.single_line else None
+        flight.task = asyncio.ensure_future(self._fetch(flight, delay, enough))
+        flight.task.add_done_callback(lambda _: self._landed(flight))
+        self._supersede(doc.uri, flight)
+        return flight
+
+    def _release(self, flight: Flight) -> None:
+        """A request waiting on ``flight`` has gone: cancel the call, or let a stream linger."""
+        flight.owners -= 1
+        if flight.owners > 0 or flight.task.done():
+            return
+        lingers = (
+            flight.streams
+            and flight.started
+            and self.settings.suggestions.typing_through
+            and self._pending.get(flight.anchor.uri) is flight
+        )
+        if lingers:
+            flight.linger = asyncio.get_running_loop().call_later(
+                ADOPT_GRACE, self._drop, flight
+            )
+        else:
+            flight.task.cancel()
+
+    def _drop(self, flight: Flight) -> None:
+        """No request came to type through a lingering stream: close it."""
+        flight.linger = None
+        if flight.owners <= 0 and not flight.task.done():
+            if self._pending.get(flight.anchor.uri) is flight:
+                del self._pending[flight.anchor.uri]
+            flight.task.cancel()
+
+    def _landed(self, flight: Flight) -> None:
+        """The call has ended; a stream that outlived its request keeps its suggestion."""
+        flight.changed.set()
+        if flight.linger is not None:
+            flight.linger.cancel()
+            flight.linger = None
+        uri = flight.anchor.uri
+        if self._pending.get(uri) is not flight:
+            return
+        del self._pending[uri]
+        if flight.owners > 0 or flight.task.cancelled() or flight.task.exception() is not None:
+            return
+        generation, from_cache = flight.task.result()
+        self._settle(flight, generation, from_cache)
+
+    def _settle(self, flight: Flight, generation: Generation, from_cache: bool) -> dict[str, int]:
+        """Clean a flight's answer at its own cursor, and keep it for typing through."""
+        seen = self._cleaned_texts(generation, from_cache, flight.key, flight.request, flight.win,
+                                   flight.language_id, flight.ranges)
+        if seen:
+            self._shown[flight.anchor.uri] = replace(
+                flight.anchor, texts=tuple(seen), replaced=tuple(seen.values())
+            )
+        return seen
+
+    def _cleaned_texts(
+        self, generation: Generation, from_cache: bool, key: str, request: GenerationRequest,
+        win: Window, language_id: str, ranges: bool,
+    ) -> dict[str, int]:
+        """Each distinct non-blank text the model gave, cleaned, with what it replaces."""
         template = self.template()
         cleanup = Cleanup(
             prompt=request.prompt,
@@ -455,9 +652,9 @@ class CompletionEngine:
             stops=tuple(self.settings.parameters.stop),
             special_tokens=tuple(dict.fromkeys((*template.special_tokens, *COMMON_SPECIAL))),
             single_line=win.single_line,
-            language_id=doc.language_id,
+            language_id=language_id,
         )
-        memo = (key, ranges, win.line_after, doc.language_id, win.prefix[-200:])
+        memo = (key, ranges, win.line_after, language_id, win.prefix[-200:])
         seen = self._cleaned.get(memo) if from_cache else None
         if seen is None:
             seen = {}
@@ -470,46 +667,32 @@ class CompletionEngine:
             self._cleaned[memo] = seen
             while len(self._cleaned) > CLEANED_KEPT:
                 self._cleaned.popitem(last=False)
-        completions = [self._issue(Completion(t, line, index, r)) for t, r in seen.items()]
-        if completions and s.suggestions.typing_through:
-            self._shown[uri] = snapshot(
-                doc, line, index, tuple(seen), tuple(seen.values())
-            )
-        else:
-            self._shown.pop(uri, None)
-        return Outcome(completions, from_cache=from_cache, request=request, spot=win.spot)
+        return seen
 
     async def _fetch(
-        self,
-        key: str,
-        request: GenerationRequest,
-        delay: float,
-        enough: Callable[[str], bool] | None = None,
+        self, flight: Flight, delay: float, enough: Callable[[str], bool] | None = None
     ) -> tuple[Generation, bool]:
         if delay > 0:
             self.figures.debounced_ms += delay * 1000
             await asyncio.sleep(delay)  # a newer keystroke cancels this: no backend call
+        flight.started = True
         return await self.cache.get_or_compute(
-            key,
-            lambda: self._stored_or_generated(key, request, enough),
+            flight.key,
+            lambda: self._stored_or_generated(flight.key, flight.request, enough, flight.arrived),
             keep=lambda g: bool(g.texts) and not g.partial,
         )
 
-    def _supersede(
-        self, uri: str, new: tuple[asyncio.Task[tuple[Generation, bool]], str] | None
-    ) -> None:
-        """Cancel the older request for ``uri`` (unless it asks for the very same thing)."""
+    def _supersede(self, uri: str, new: Flight | None) -> None:
+        """Cancel the older request for ``uri``: a newer one, or an answer, has taken over."""
         previous = self._pending.pop(uri, None)
         if new is not None:
             self._pending[uri] = new
-        if previous is None or previous[0].done():
+        if previous is None or previous.task.done():
             return
-        if new is not None and previous[1] == new[1]:
-            return  # the same request again: both share the one backend call
-        if not self.settings.suggestions.cancel_previous:
+        if not self.settings.suggestions.cancel_previous and previous.owners > 0:
             return
-        self._superseded.add(previous[0])
-        previous[0].cancel()
+        previous.superseded = True
+        previous.task.cancel()
         self.figures.cancellations += 1
 
     # --- accept / shown tracking --------------------------------------------------------
@@ -551,7 +734,11 @@ class CompletionEngine:
             log.info("no token limits from the backend: %s", exc)
 
     async def _stored_or_generated(
-        self, key: str, request: GenerationRequest, enough: Callable[[str], bool] | None
+        self,
+        key: str,
+        request: GenerationRequest,
+        enough: Callable[[str], bool] | None,
+        on_text: Callable[[str], None] | None = None,
     ) -> Generation:
         """From the disk cache when it has the answer, else from the backend (then stored)."""
         if self.disk is not None:
@@ -560,7 +747,9 @@ class CompletionEngine:
                 self.figures.disk_hits += 1
                 return stored
         # a completion's stream must end within requestTimeout in all, not only per read
-        generation = await self._generate(request, enough, whole=self.settings.request_timeout)
+        generation = await self._generate(
+            request, enough, whole=self.settings.request_timeout, on_text=on_text
+        )
         if self.disk is not None:
             self.disk.put(key, generation)
         return generation
@@ -571,12 +760,14 @@ class CompletionEngine:
         enough: Callable[[str], bool] | None = None,
         max_wait: float | None = None,
         whole: float | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> Generation:
         """One generation, following the API's advice on loading, limits and parameters.
 
         ``enough`` lets a streamed generation stop early (closing the stream stops the
         server decoding); ``max_wait`` bounds the wait for a rate-limit slot; ``whole``
-        bounds a stream's total time (what arrived by then is kept, and not cached).
+        bounds a stream's total time (what arrived by then is kept, and not cached);
+        ``on_text`` hears a stream's text so far as it grows.
         """
         timeout = self.settings.request_timeout
         wait = self.settings.rate_limit.max_wait if max_wait is None else max_wait
@@ -592,7 +783,7 @@ class CompletionEngine:
             try:
                 async with self.limiter.slot(wait):
                     self.figures.backend_calls += 1
-                    generation = await self._call(request, timeout, enough, whole)
+                    generation = await self._call(request, timeout, enough, whole, on_text)
             except ModelLoadingError as exc:
                 if request.options.get("wait_for_model"):
                     raise
@@ -640,34 +831,38 @@ class CompletionEngine:
         timeout: float,
         enough: Callable[[str], bool] | None,
         whole: float | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> Generation:
         """One backend call: streamed (and stopped when ``enough``) or in one answer."""
         if not self.settings.streaming or request.parameters.get("num_return_sequences", 1) > 1:
             return await self.backend.generate(request, timeout)
-        parts: list[str] = []
+        text = ""
         reason: str | None = None
         deadline = None if whole is None else self._clock() + whole
         stream = self.backend.stream(request, timeout)
+        if on_text is not None:
+            on_text(text)  # a retried call starts over
         try:
             async for chunk in stream:
-                parts.append(chunk.text)
+                text += chunk.text
                 reason = chunk.finish_reason or reason
-                if enough is not None and enough("".join(parts)):
+                if on_text is not None and chunk.text:
+                    on_text(text)
+                if enough is not None and enough(text):
                     reason = reason or "enough"
                     break
                 if deadline is not None and reason is None and self._clock() > deadline:
                     log.warning("the stream took over %.0f s; keeping the %d characters so far",
-                                whole, len("".join(parts)))
-                    return Generation(("".join(parts),), "timeout", partial=True)
+                                whole, len(text))
+                    return Generation((text,), "timeout", partial=True)
         except BackendError as exc:
-            if not "".join(parts).strip():
+            if not text.strip():
                 raise
-            log.warning("the stream broke after %d characters; keeping them: %s",
-                        len("".join(parts)), exc)
-            return Generation(("".join(parts),), "error", partial=True)
+            log.warning("the stream broke after %d characters; keeping them: %s", len(text), exc)
+            return Generation((text,), "error", partial=True)
         finally:
             await stream.aclose()  # type: ignore[attr-defined]
-        return Generation(("".join(parts),), reason)
+        return Generation((text,), reason)
 
     async def generate_long(
         self,
@@ -756,6 +951,7 @@ class CompletionEngine:
             "diskHits": f.disk_hits,
             "diskEntries": len(self.disk) if self.disk is not None else None,
             "typingThroughHits": f.typing_through,
+            "typingThroughStreams": f.typing_through_streams,
             "cancellations": f.cancellations,
             "debouncedMs": round(f.debounced_ms, 1),
             "skipped": f.skipped,
