@@ -99,7 +99,9 @@ def serve(args: argparse.Namespace) -> int:
         log.info("serving on %s:%d", args.host, args.port)
         server.start_tcp(args.host, args.port)
     else:
-        server.start_io()
+        from hf_lsp.framing import Resync
+
+        server.start_io(Resync(sys.stdin.buffer))  # type: ignore[arg-type]
     return 0
 
 

@@ -6,6 +6,7 @@ stdout carries the protocol and nothing else. Every handler hf-lsp installs has 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Callable
@@ -56,20 +57,37 @@ def setup(verbose: int = 0, log_file: str | None = None) -> logging.Handler:
 
 
 class EditorLogHandler(logging.Handler):
-    """Forward hf-lsp's own records (not pygls's) to ``window/logMessage``."""
+    """Forward hf-lsp's own records (not pygls's) to ``window/logMessage``.
+
+    A record from another thread (the stdin reader, a tokenizer download) is handed to the
+    event loop's thread, so that two messages are never written to stdout at once.
+    """
 
     def __init__(self, send: Callable[[int, str], None], level: int = logging.INFO) -> None:
         super().__init__(level)
         self._send = send
         self.addFilter(RedactingFilter())
         self._busy = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        if not record.name.startswith("hf_lsp") or self._busy:
+        if not record.name.startswith("hf_lsp"):
+            return
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:  # not the event loop's thread
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(self._forward, record.levelno,
+                                                self.format(record))
+            return
+        self._forward(record.levelno, self.format(record))
+
+    def _forward(self, level: int, message: str) -> None:
+        if self._busy:
             return
         self._busy = True  # sending may log; never recurse
         try:
-            self._send(record.levelno, self.format(record))
+            self._send(level, message)
         except Exception:
             pass  # the editor went away: the stderr/file handler still has the record
         finally:

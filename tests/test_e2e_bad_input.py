@@ -182,6 +182,29 @@ def test_broken_frames_and_unknown_methods(raw: RawServer, hf: FakeInferenceServ
     raw.alive()
 
 
+@pytest.mark.parametrize(
+    ("broken", "swallows"),
+    [
+        pytest.param(b"Content-Length: abc\r\n\r\n{}", False, id="not-a-number"),
+        pytest.param(b"Content-Length: -5\r\n\r\n{}", False, id="negative"),
+        pytest.param(b'Content-Length: 2\r\n\r\n{"jsonrpc": "2.0"}', False, id="too-short"),
+        pytest.param(b"Content-Length: 30\r\n\r\n{}", True, id="too-long"),
+    ],
+)
+def test_a_frame_with_a_wrong_length_costs_no_more_than_itself(
+    raw: RawServer, hf: FakeInferenceServer, broken: bytes, swallows: bool
+) -> None:
+    raw.initialize({"url": hf.base_url})
+    raw.write(broken)
+    if swallows:  # the body read runs into the next frame, which is lost with it
+        raw.notify("hfLsp/noSuchNotification", {"padding": "x" * 40})
+    assert "result" in raw.request("hfLsp/status", {}, timeout=10)
+    raw.alive()
+    logged = [m["params"]["message"] for m in raw.notifications
+              if m.get("method") == "window/logMessage"]
+    assert any("frame" in m for m in logged), logged
+
+
 def test_binary_content_and_lone_surrogates(raw: RawServer, hf: FakeInferenceServer) -> None:
     raw.initialize({"url": hf.base_url, "context": {"includeFilePath": False}})
     text = "a = b'\x00\x01\x7f'\n\ud800 lone \udfff\nend\x00"
