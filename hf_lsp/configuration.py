@@ -4,6 +4,8 @@ Layers, later ones winning key by key: the settings the server was built with,
 ``initializationOptions``, the last ``workspace/didChangeConfiguration`` push, the last
 ``workspace/configuration`` pull. A bad setting is reported once and the last good settings
 stay in force. Applying rebuilds only what changed: a new endpoint or token → a new backend.
+It owns what holds an HTTP client — the completion engine's backend, the code actions' chat
+engine — and closes them at shutdown.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from urllib.parse import urlsplit
 
 from hf_lsp.engine.completion import CompletionEngine
 from hf_lsp.engine.generation import Backend, Exchange, Generation, GenerationRequest
+from hf_lsp.engine.tokens import Fetch
 from hf_lsp.errors import SettingsError
 from hf_lsp.redact import scan_for_tokens
 from hf_lsp.settings import (
     SECTION,
+    Network,
     Settings,
     merge,
     parse_settings,
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 
 # "llm-ls": the settings llm.nvim / llm-vscode send with every `llm-ls/getCompletions`
 LAYERS = ("init", "push", "pull", "llm-ls")
+
+
 def section_of(data: Any) -> Mapping[str, Any] | None:
     """Our settings inside what a client sent: ``{"hfLsp": {...}}`` or the object itself."""
     if not isinstance(data, Mapping):
@@ -103,8 +109,19 @@ class LazyBackend:
         return getattr(self.real(), name)
 
 
+def fetcher(network: Network) -> Fetch:
+    """Downloads with the network settings (httpx is imported on the first download)."""
+
+    def fetch(url: str, path: str) -> None:
+        from hf_lsp.backends.download import download
+
+        download(url, path, network)
+
+    return fetch
+
+
 class Configuration:
-    """Holds the layers, the settings in force, the token and the completion engine."""
+    """Holds the layers, the settings in force, the token and the engines."""
 
     def __init__(
         self,
@@ -126,13 +143,17 @@ class Configuration:
             self.settings, self._backend(self.settings), alert=alert
         )
         self.engine.counters.token = self.token
+        self.engine.counters.fetch = fetcher(self.settings.network)
         self._backend_key = self._key(self.settings)
+        self._chat: CompletionEngine | None = None
+        self._chat_key: Any = None
 
     def _key(self, settings: Settings) -> tuple[Any, ...]:
         """What the backend is built from: a change in any of it means a new backend."""
         return (
             settings.backend,
             settings.endpoint(),
+            settings.verbatim,
             self.token,
             settings.request_timeout,
             settings.network,
@@ -189,6 +210,7 @@ class Configuration:
         self.token, self.token_source = scoped_token(settings)
         # the Hub serves tokenizers: a gated model's needs the Hugging Face token
         self.engine.counters.token = resolve_token(settings.api_token)[0]
+        self.engine.counters.fetch = fetcher(settings.network)
         backend = None
         key = self._key(settings)
         if settings == self.settings and key == self._backend_key:
@@ -198,6 +220,9 @@ class Configuration:
             self._backend_key = key
         await self.engine.reconfigure(settings, backend)
         self.settings = settings
+        if self._chat is not None and self._chat_settings(settings) != self._chat_key:
+            chat, self._chat = self._chat, None
+            await chat.aclose()  # the next chat prompt builds one for the new settings
         self._reported.clear()
         log.info(
             "settings applied: backend %s, endpoint %s, model %s, token from %s",
@@ -214,5 +239,28 @@ class Configuration:
             if self._alert is not None:
                 self._alert("settings", f"hf-lsp: invalid settings: {message}")
 
+    @staticmethod
+    def _chat_settings(settings: Settings) -> tuple[Settings, str | None]:
+        from hf_lsp.backends.chat import chat_settings
+
+        chat = chat_settings(settings)
+        return chat, scoped_token(chat)[0]
+
+    def chat_engine(self) -> CompletionEngine:
+        """The engine for chat prompts (code actions), built on first use."""
+        if self._chat is None:
+            from hf_lsp.backends.chat import make_chat_backend
+
+            self._chat_key = self._chat_settings(self.settings)
+            settings, token = self._chat_key
+            self._chat = CompletionEngine(
+                settings,
+                make_chat_backend(settings, token, self._transport),
+                alert=self._alert,
+            )
+        return self._chat
+
     async def aclose(self) -> None:
         await self.engine.aclose()
+        if self._chat is not None:
+            await self._chat.aclose()

@@ -489,11 +489,22 @@ class Tokens:
     )
     tokenizer_path: str | None = _setting(
         None, "A `tokenizer.json` to count tokens exactly. Unset: a calibrated estimate "
-        "(`charsPerToken`), or the model's own file from the Hub when `allowDownload`.",
+        "(`charsPerToken`), or one from the Hub (`tokenizerRepository`, `allowDownload`).",
+    )
+    tokenizer_url: str | None = _setting(
+        None, "Where to download `tokenizerPath` from when that file does not exist yet "
+        "(once, in the background, with the `network` settings; tokens are estimated "
+        "until it is there). An existing file is never replaced.",
+        check=_check_url,
+    )
+    tokenizer_repository: str | None = _setting(
+        None, "A Hub repository (`org/name`) whose `tokenizer.json` counts tokens when "
+        "`tokenizerPath` is unset: naming it allows that one download (once, in the "
+        "background), whatever `allowDownload` says.",
     )
     allow_download: bool = _setting(
         False, "Fetch the model's `tokenizer.json` from the Hugging Face Hub (once, in the "
-        "background) when `tokenizerPath` is unset.",
+        "background) when `tokenizerPath` and `tokenizerRepository` are unset.",
     )
     chars_per_token: float = _setting(
         3.2, "The estimate used without a tokenizer: characters per token (code tokenizers "
@@ -532,6 +543,16 @@ class Settings:
         "legacy `https://api-inference.huggingface.co`) gets `/models/{model}` appended; for "
         "the others it is the server's base URL (`openai` accepts it with or without `/v1`).",
         check=_check_url,
+    )
+    url_path_completion: bool = _setting(
+        True,
+        "Complete `url` with the backend's route (`/generate` or `/generate_stream`, "
+        "`/v1/completions`, `/api/generate`, `/infill` or `/completion`, `/models/{model}`). "
+        "Off: requests are POSTed to `url` exactly as written (llm-ls's "
+        "`disableUrlPathCompletion`); `tgi` and `huggingface` then stream only when it ends "
+        "in `/generate_stream` (otherwise they ask for the whole answer), and `tgi` reads its "
+        "limits from `/info` only beside a `/generate` or `/generate_stream` URL. No effect "
+        "while `url` is unset.",
     )
     model: str = _setting(
         DEFAULT_MODEL,
@@ -573,6 +594,13 @@ class Settings:
         '`{"seed": 1}` or `{"options": {"num_ctx": 8192}}` for Ollama).',
         factory=dict,
     )
+    tokens_to_clear: list[str] = _setting(
+        None,
+        "Strings removed from every generated text wherever they appear, once the stop "
+        "sequences and the model family's end and FIM tokens have cut it (e.g. a marker of a "
+        "model hf-lsp has no template for). llm-ls's `tokensToClear`.",
+        factory=list,
+    )
     network: Network = _setting(None, "Network and TLS.", factory=lambda: Network())
     rate_limit: RateLimit = _setting(
         None, "Client-side rate limiting, per backend.", factory=lambda: RateLimit()
@@ -589,9 +617,16 @@ class Settings:
     def endpoint(self) -> str:
         """The URL requests go to (for `huggingface`, with the model filled in)."""
         url = self.url or DEFAULT_URLS[self.backend]
+        if self.verbatim:
+            return url.strip().replace("{model}", self.model)
         if self.backend == "huggingface":
             return resolve_url(url, self.model)
         return url.strip().rstrip("/")
+
+    @property
+    def verbatim(self) -> bool:
+        """Requests go to `url` exactly as written: no route is appended to it."""
+        return not self.url_path_completion and self.url is not None
 
     @property
     def streaming(self) -> bool:

@@ -62,6 +62,7 @@ SCOPES = {
     f"{SECTION}.actions.chatUrl": "machine-overridable",
     f"{SECTION}.cache.path": "machine-overridable",
     f"{SECTION}.tokens.tokenizerPath": "machine-overridable",
+    f"{SECTION}.tokens.tokenizerUrl": "machine-overridable",
 }
 DEFAULT_SCOPE = "window"
 

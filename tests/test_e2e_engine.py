@@ -295,6 +295,7 @@ async def test_the_llm_ls_token_never_reaches_a_log(start: Starter, tmp_path: An
         assert [c.generated_text for c in result.completions] == ["return a + b"]
     text = log_file.read_text()
     assert text and secret not in text
-    assert "tlsSkipVerifyInsecure is ignored" in text
+    assert "TLS verification is OFF" in text  # tlsSkipVerifyInsecure reached the backend
+    assert len([m for m in client.log_messages if "TLS verification is OFF" in m.message]) == 1
     for message in client.log_messages:
         assert secret not in message.message

@@ -214,3 +214,21 @@ async def test_the_backend_is_built_on_first_use() -> None:
     configuration.warm()
     assert configuration.engine.backend._real is not None
     await configuration.aclose()
+
+
+async def test_the_chat_engine_is_closed_when_replaced_and_at_shutdown() -> None:
+    from hf_lsp.backends.chat import ChatBackend
+    from hf_lsp.configuration import Configuration
+
+    configuration = Configuration(parse_settings({"backend": "ollama"}))
+    first = configuration.chat_engine()
+    assert configuration.chat_engine() is first  # built once, on first use
+    assert isinstance(first.backend, ChatBackend)
+    await configuration.update("push", {"actions": {"chatModel": "other"}})
+    assert first.backend._client.is_closed
+    second = configuration.chat_engine()
+    assert second is not first and second.settings.model == "other"
+    await configuration.update("pull", {})  # the same settings again: nothing rebuilt
+    assert configuration.chat_engine() is second
+    await configuration.aclose()
+    assert second.backend._client.is_closed

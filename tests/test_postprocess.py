@@ -9,6 +9,7 @@ from hf_lsp.engine.postprocess import (
     Cleanup,
     Step,
     clean,
+    clear_tokens,
     cut_at_stop,
     drop_degenerate,
     drop_leading_markers,
@@ -32,6 +33,7 @@ def cleanup(
     single_line: bool = False,
     stops: Sequence[str] = (),
     family: str = "starcoder",
+    clear: Sequence[str] = (),
 ) -> Cleanup:
     template = TEMPLATES[family]
     return Cleanup(
@@ -42,6 +44,7 @@ def cleanup(
         stops=tuple(stops),
         special_tokens=tuple(dict.fromkeys((*template.special_tokens, *COMMON_SPECIAL))),
         single_line=single_line,
+        clear=tuple(clear),
     )
 
 
@@ -51,6 +54,7 @@ def test_pipeline_order() -> None:
         drop_leading_markers,
         cut_at_stop,
         drop_special_tokens,
+        clear_tokens,
         keep_first_line,
         drop_repetition,
         stop_at_scope_end,
@@ -372,3 +376,30 @@ def test_clean_runs_the_given_steps_only() -> None:
     assert clean("x<|endoftext|>", cleanup(), steps) == "X<|ENDOFTEXT|>"
     assert clean("  ", cleanup(), steps) == ""
     assert calls == ["x<|endoftext|>", "  "]
+
+
+@pytest.mark.parametrize(
+    ("text", "clear", "expected"),
+    [
+        pytest.param("return a<pad> + b<pad>", ["<pad>"], "return a + b", id="everywhere"),
+        pytest.param("<|fim_pad|>x = 1", ["<|fim_pad|>", "<pad>"], "x = 1", id="at-the-start"),
+        pytest.param("x = 1<pad>", [], "x = 1<pad>", id="none-named"),
+        pytest.param("a<pad>", [""], "a<pad>", id="empty-string-ignored"),
+    ],
+)
+def test_clear_tokens_removes_each_named_string(
+    text: str, clear: list[str], expected: str
+) -> None:
+    assert clear_tokens(text, cleanup(clear=clear)) == expected
+
+
+def test_cleared_tokens_are_removed_not_cut_at_while_end_tokens_still_cut() -> None:
+    c = cleanup("def add(a, b):\n    ", clear=["<sep>"])
+    assert clean("return a<sep> + b<|endoftext|>\ndef other():", c) == "return a + b"
+
+
+def test_a_cleared_token_never_survives_the_whole_pipeline() -> None:
+    text = "<tok>if x:<tok>\n        y = 1<tok>\n    return y<tok>"
+    out = clean(text, cleanup("def f(x):\n    ", clear=["<tok>"]))
+    assert out and "<tok>" not in out
+    assert "<tok>" in clean(text, cleanup("def f(x):\n    "))  # kept unless named

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -97,3 +101,83 @@ def test_fit_gives_what_one_side_leaves_to_the_other() -> None:
 
 def test_fit_keeps_everything_that_fits() -> None:
     assert fit("a\n", "b\n", Estimate(1.0), 10, 5) == ("a\n", "b\n")
+
+
+def wait_until(predicate: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_a_missing_tokenizer_is_downloaded_once_then_used(
+    tokenizer_json: Path, tmp_path: Path
+) -> None:
+    fetched: list[tuple[str, str]] = []
+
+    def fetch(url: str, path: str) -> None:
+        fetched.append((url, path))
+        shutil.copy(tokenizer_json, path)
+
+    to = tmp_path / "new" / "dir" / "tokenizer.json"
+    counters = Counters(download=lambda model, token: pytest.fail("not the Hub"), fetch=fetch)
+    first = counters.get(str(to), "m", False, 3.2, url="https://example.com/tokenizer.json")
+    assert isinstance(first, Estimate)  # until it is there
+    wait_until(lambda: isinstance(counters.get(str(to), "m", False, 3.2, url="u"),
+                                  TokenizerCounter))
+    counter = counters.get(str(to), "m", False, 3.2, url="https://example.com/tokenizer.json")
+    assert counter.name == f"tokenizer {to}"
+    assert to.read_bytes() == tokenizer_json.read_bytes()
+    assert [u for u, _ in fetched] == ["https://example.com/tokenizer.json"]
+    assert list(to.parent.iterdir()) == [to]  # the partial file is gone
+
+
+def test_an_existing_tokenizer_file_is_not_downloaded(tokenizer_json: Path) -> None:
+    counters = Counters(fetch=lambda url, path: pytest.fail("downloaded an existing file"))
+    counter = counters.get(str(tokenizer_json), "m", False, 3.2, url="https://example.com/t")
+    assert isinstance(counter, TokenizerCounter)
+
+
+@pytest.mark.parametrize("served", [b"<html>not json</html>", None], ids=["not-a-tokenizer",
+                                                                          "unreachable"])
+def test_a_failed_download_keeps_the_estimate_and_is_tried_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, served: bytes | None
+) -> None:
+    calls: list[str] = []
+
+    def fetch(url: str, path: str) -> None:
+        calls.append(url)
+        if served is None:
+            raise OSError("connection refused")
+        Path(path).write_bytes(served)
+
+    to = tmp_path / "tokenizer.json"
+    counters = Counters(fetch=fetch)
+    with caplog.at_level(logging.WARNING, logger="hf_lsp.engine.tokens"):
+        counters.get(str(to), "m", False, 3.2, url="https://example.com/t")
+        wait_until(lambda: bool(caplog.records))
+        for _ in range(3):
+            assert isinstance(counters.get(str(to), "m", False, 3.2, url="https://example.com/t"),
+                              Estimate)
+    assert calls == ["https://example.com/t"]
+    assert len([r for r in caplog.records if "cannot download" in r.message]) == 1
+    assert list(tmp_path.iterdir()) == []  # nothing half-written is left behind
+
+
+def test_a_named_repository_is_downloaded_without_allow_download(tokenizer_json: Path) -> None:
+    asked: list[str] = []
+
+    def download(repository: str, token: str | None) -> TokenizerCounter:
+        asked.append(f"{repository} {token}")
+        return TokenizerCounter.from_file(str(tokenizer_json), f"tokenizer of {repository}")
+
+    counters = Counters(download=download)
+    counters.token = "hf_x"
+    assert isinstance(counters.get(None, "org/model", False, 3.2, repository="org/tok"),
+                      Estimate)
+    wait_until(lambda: isinstance(
+        counters.get(None, "org/model", False, 3.2, repository="org/tok"), TokenizerCounter))
+    assert counters.get(None, "org/model", True, 3.2, repository="org/tok").name == (
+        "tokenizer of org/tok"
+    )
+    assert asked == ["org/tok hf_x"]  # the repository, not the model; once

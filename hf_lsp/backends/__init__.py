@@ -41,6 +41,7 @@ def make_backend(
         proxy=network.proxy,
         ca_bundle=network.ca_bundle,
         tls_verify=network.tls_verify,
+        verbatim=settings.verbatim,
     )
     adapter = ADAPTERS[settings.backend]
     return adapter(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import httpx
@@ -31,15 +32,25 @@ def chat_prompt(messages: Sequence[Mapping[str, str]]) -> str:
 
 
 def chat_settings(settings: Settings) -> Settings:
-    """The settings of the chat server: its URL and model, an OpenAI wire format, no FIM."""
+    """The settings of the chat server: its URL and model, an OpenAI wire format, no FIM.
+
+    Without ``actions.chatUrl``, a verbatim completion URL (``urlPathCompletion`` off) names
+    a route of its own: the chat route is looked for at the root of its server.
+    """
     actions = settings.actions
     url = actions.chat_url
-    if url is None:
-        url = ROUTER_CHAT_URL if settings.backend == "huggingface" else settings.endpoint()
+    if url is None and settings.backend == "huggingface":
+        url = ROUTER_CHAT_URL
+    elif url is None and settings.verbatim:
+        parts = urlsplit(settings.endpoint())
+        url = f"{parts.scheme}://{parts.netloc}"
+    elif url is None:
+        url = settings.endpoint()
     return attrs.evolve(
         settings,
         backend="openai",
         url=url,
+        url_path_completion=True,
         model=actions.chat_model or settings.model,
         fim=Fim(enabled=False),
     )

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from httpx_sse import EventSource, SSEError
@@ -43,7 +44,10 @@ RAW_LIMIT = 64_000  # characters of a streamed answer kept for --show-request
 
 @dataclass(frozen=True)
 class Connection:
-    """How to reach a backend: endpoint, token, timeouts, proxy and TLS."""
+    """How to reach a backend: endpoint, token, timeouts, proxy and TLS.
+
+    ``verbatim``: the endpoint is the very URL to POST to, not a base to add routes to.
+    """
 
     endpoint: str
     token: str | None = None
@@ -52,6 +56,7 @@ class Connection:
     proxy: str | None = None
     ca_bundle: str | None = None
     tls_verify: bool = True
+    verbatim: bool = False
 
 
 def make_client(
@@ -61,6 +66,19 @@ def make_client(
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if connection.token:
         headers["Authorization"] = f"Bearer {connection.token}"
+    return httpx.AsyncClient(
+        headers=headers,
+        timeout=_timeout(connection.timeout, connection.connect_timeout),
+        transport=transport,
+        follow_redirects=False,
+        proxy=connection.proxy,
+        verify=tls(connection),
+        trust_env=True,  # HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE
+    )
+
+
+def tls(connection: Connection) -> ssl.SSLContext | bool:
+    """The ``verify`` httpx needs for the connection's TLS settings (a warning when it is off)."""
     verify: ssl.SSLContext | bool = True
     if not connection.tls_verify:
         log.warning(
@@ -78,15 +96,7 @@ def make_client(
                 connection.ca_bundle,
                 exc,
             )
-    return httpx.AsyncClient(
-        headers=headers,
-        timeout=_timeout(connection.timeout, connection.connect_timeout),
-        transport=transport,
-        follow_redirects=False,
-        proxy=connection.proxy,
-        verify=verify,
-        trust_env=True,  # HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE
-    )
+    return verify
 
 
 def _timeout(read: float, connect: float) -> httpx.Timeout:
@@ -222,6 +232,9 @@ class HttpBackend:
     who = "the backend"
     framing = "sse"  # or "ndjson"
     max_new_tokens_cap: int | None = None
+    # a wire format that streams at a route of its own (TGI's): with a verbatim URL, only a
+    # URL ending in it streams, any other answers whole
+    stream_route: str | None = None
 
     def __init__(
         self,
@@ -233,6 +246,7 @@ class HttpBackend:
     ) -> None:
         self.endpoint = connection.endpoint
         self.connection = connection
+        self.verbatim = connection.verbatim
         self._client = make_client(connection, transport)
         self._on_exchange = on_exchange
         self._extra = dict(request_body or {})
@@ -266,11 +280,20 @@ class HttpBackend:
         self, request: GenerationRequest, stream: bool
     ) -> tuple[str, dict[str, Any]]:
         """URL and body, with ``requestBody`` merged over what the settings map."""
-        return self.url(request, stream), merge_body(self.body(request, stream), self._extra)
+        url = self.endpoint if self.verbatim else self.url(request, stream)
+        return url, merge_body(self.body(request, stream), self._extra)
+
+    def at_stream_route(self) -> bool | None:
+        """Whether a verbatim URL is the stream route (``None``: no such route to be at)."""
+        if not (self.verbatim and self.stream_route):
+            return None
+        return url_path(self.endpoint).endswith(self.stream_route)
 
     async def generate(
         self, request: GenerationRequest, timeout: float | None = None
     ) -> Generation:
+        if self.at_stream_route():  # that URL only streams: read the stream to its end
+            return await collect(self.stream(request, timeout))
         url, body = await self.prepare(request, False)
         status, data, text = await self.post(url, body, timeout)
         _check_not_empty(self.who, status, text)
@@ -303,6 +326,10 @@ class HttpBackend:
         self, request: GenerationRequest, timeout: float | None = None
     ) -> AsyncIterator[Chunk]:
         """Yield the generation as it arrives; closing the generator closes the connection."""
+        if self.at_stream_route() is False:  # a verbatim URL that does not stream
+            generation = await self.generate(request, timeout)
+            yield Chunk(generation.texts[0] if generation.texts else "", generation.finish_reason)
+            return
         url, body = await self.prepare(request, True)
         kwargs: dict[str, Any] = {}
         if timeout is not None:
@@ -377,6 +404,21 @@ class HttpBackend:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+async def collect(chunks: AsyncIterator[Chunk]) -> Generation:
+    """A whole generation from a stream of chunks."""
+    parts: list[str] = []
+    reason: str | None = None
+    async for chunk in chunks:
+        parts.append(chunk.text)
+        reason = chunk.finish_reason or reason
+    return Generation(("".join(parts),), reason)
+
+
+def url_path(url: str) -> str:
+    """The path of ``url``, without a trailing slash."""
+    return urlsplit(url).path.rstrip("/")
 
 
 def _check_not_empty(who: str, status: int, text: str) -> None:

@@ -120,6 +120,9 @@ class HuggingFaceBackend(HttpBackend):
 
     who = "the Inference API"
     max_new_tokens_cap = SERVERLESS_MAX_NEW_TOKENS
+    # a verbatim URL may be a TGI route (an Inference Endpoint's `/generate`), where `stream`
+    # in the body does nothing: stream only at the route that does
+    stream_route = "/generate_stream"
 
     def body(self, request: GenerationRequest, stream: bool) -> dict[str, Any]:
         return prepare_request(request, stream)

@@ -3,7 +3,9 @@
 ``input_prefix`` / ``input_suffix`` / ``input_extra`` → ``{"content", "stop_type"}``;
 streaming is SSE ``data: {json}``. A model without FIM tokens answers 501 "Infill is not
 supported by this model": the message says to use the ``openai`` backend instead. With
-``fim.enabled`` off, ``POST {url}/completion`` takes the prefix alone.
+``fim.enabled`` off, ``POST {url}/completion`` takes the prefix alone. A verbatim URL (``url``
+with ``urlPathCompletion`` off) that is not an ``/infill`` route gets the rendered FIM prompt as
+``prompt``, as llm-ls sends it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hf_lsp.backends.http import HttpBackend, error_text, status_error
+from hf_lsp.backends.http import HttpBackend, error_text, status_error, url_path
 from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest
 from hf_lsp.errors import BadRequestError, HttpStatusError, MalformedResponseError, ServerError
 
@@ -42,11 +44,19 @@ class LlamaCppBackend(HttpBackend):
     def url(self, request: GenerationRequest, stream: bool) -> str:
         return self.endpoint + ("/infill" if request.fim else "/completion")
 
+    def infill(self, request: GenerationRequest) -> bool:
+        """Whether the request goes to ``/infill`` (a verbatim URL: only if it is that route)."""
+        if not request.fim:
+            return False
+        return not self.verbatim or url_path(self.endpoint).endswith("/infill")
+
     def body(self, request: GenerationRequest, stream: bool) -> dict[str, Any]:
         body = llamacpp_parameters(request.parameters)
         body["stream"] = stream
-        if request.fim:
+        if self.infill(request):
             body.update(input_prefix=request.prefix, input_suffix=request.suffix, input_extra=[])
+        elif request.fim:
+            body["prompt"] = request.prompt
         else:
             body["prompt"] = request.prefix or request.prompt
         return body

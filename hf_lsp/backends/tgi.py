@@ -4,7 +4,9 @@
 SSE ``data:{json}`` events; ``GET {url}/info`` → the server's token limits. Settings are
 translated so that a valid setting never earns a 422: TGI wants ``temperature`` > 0,
 0 < ``top_p`` < 1, at most ``max_stop_sequences`` stops, and input + new tokens within
-``max_total_tokens`` (``truncate`` keeps the input inside it).
+``max_total_tokens`` (``truncate`` keeps the input inside it). A verbatim URL (``url`` with
+``urlPathCompletion`` off) streams only when it is a ``/generate_stream`` route, and ``/info`` is
+asked for only beside a ``/generate`` or ``/generate_stream`` route.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from hf_lsp.backends.http import HttpBackend, json_or_none, status_error
+from hf_lsp.backends.http import HttpBackend, json_or_none, status_error, url_path
 from hf_lsp.backends.huggingface import parse_response, tgi_event
 from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest, Limits
 from hf_lsp.errors import HttpStatusError, RateLimitedError
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 _KNOWN = ("temperature", "top_p", "top_k", "repetition_penalty", "do_sample", "stop",
           "max_new_tokens", "seed", "typical_p", "frequency_penalty", "truncate", "watermark")
 DEFAULT_MAX_STOPS = 4
+ROUTES = ("/generate_stream", "/generate")
 
 
 def tgi_parameters(
@@ -78,6 +82,7 @@ class TgiBackend(HttpBackend):
     """A text-generation-inference server or Inference Endpoint."""
 
     who = "the TGI server"
+    stream_route = "/generate_stream"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -87,18 +92,30 @@ class TgiBackend(HttpBackend):
     def url(self, request: GenerationRequest, stream: bool) -> str:
         return self.endpoint + ("/generate_stream" if stream else "/generate")
 
+    def info_url(self) -> str | None:
+        """Where ``/info`` is: beside the generation routes (``None``: nowhere to be sure of)."""
+        if not self.verbatim:
+            return self.endpoint + "/info"
+        path = url_path(self.endpoint)
+        route = next((r for r in ROUTES if path.endswith(r)), None)
+        if route is None:
+            return None
+        parts = urlsplit(self.endpoint)
+        return urlunsplit(parts._replace(path=path[: -len(route)] + "/info", query=""))
+
     async def limits(self) -> Limits | None:
         """``GET /info``, once: the limits every request must fit."""
-        if not self._asked:
+        url = self.info_url()
+        if not self._asked and url is not None:
             self._asked = True
             try:
-                response = await self._client.get(self.endpoint + "/info", timeout=5.0)
+                response = await self._client.get(url, timeout=5.0)
             except Exception as exc:  # no /info (an old or proxied server): go without
-                log.info("no limits from %s/info: %s", self.endpoint, exc)
+                log.info("no limits from %s: %s", url, exc)
                 return None
             if response.status_code == 200:
                 self._limits = parse_info(json_or_none(response.text))
-                log.info("%s limits: %s", self.endpoint, self._limits)
+                log.info("%s limits: %s", url, self._limits)
         return self._limits
 
     async def prepare(

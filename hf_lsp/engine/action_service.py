@@ -21,6 +21,7 @@ from hf_lsp.engine.actions import Plan
 from hf_lsp.engine.completion import CompletionEngine
 from hf_lsp.engine.context import path_header
 from hf_lsp.engine.generation import Generation, GenerationRequest
+from hf_lsp.engine.postprocess import without
 from hf_lsp.engine.prompts import COMMON_SPECIAL
 from hf_lsp.settings import Settings
 
@@ -144,7 +145,8 @@ def answers(plan: Plan, generation: Generation, mode: str, engine: CompletionEng
     chat = mode == "chat"
     tokens = tuple(dict.fromkeys((*engine.template().special_tokens, *COMMON_SPECIAL)))
     out: list[str] = []
-    for raw in generation.texts:
+    for answer in generation.texts:
+        raw = without(answer, engine.settings.tokens_to_clear)
         if plan.output == "show":
             text: str | None = explanation(plan, raw, chat=chat, tokens=tokens)
         else:

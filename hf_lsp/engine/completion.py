@@ -287,8 +287,10 @@ class CompletionEngine:
         path = path or _display_path(doc.uri)
         language = doc.language_id or language_from_path(path)
         header = path_header(path, language) if s.context.include_file_path else ""
+        t = s.tokens
         counter = self.counters.get(
-            s.tokens.tokenizer_path, s.model, s.tokens.allow_download, s.tokens.chars_per_token
+            t.tokenizer_path, s.model, t.allow_download, t.chars_per_token,
+            repository=t.tokenizer_repository, url=t.tokenizer_url,
         )
         self.figures.token_counter = counter.name
         markers = counter.count(template.render("", "")) + counter.count(header)
@@ -653,8 +655,9 @@ class CompletionEngine:
             special_tokens=tuple(dict.fromkeys((*template.special_tokens, *COMMON_SPECIAL))),
             single_line=win.single_line,
             language_id=language_id,
+            clear=tuple(self.settings.tokens_to_clear),
         )
-        memo = (key, ranges, win.line_after, language_id, win.prefix[-200:])
+        memo = (key, ranges, win.line_after, language_id, win.prefix[-200:], cleanup.clear)
         seen = self._cleaned.get(memo) if from_cache else None
         if seen is None:
             seen = {}

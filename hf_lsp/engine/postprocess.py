@@ -26,6 +26,7 @@ class Cleanup:
     # the editor replaces the auto-closed characters after the cursor (an item `range`): keep
     # the completion's own closers instead of trimming them
     replace_closers: bool = False
+    clear: Sequence[str] = ()  # the user's `tokensToClear`: removed wherever they appear
 
 
 Step = Callable[[str, Cleanup], str]
@@ -42,7 +43,7 @@ def strip_echo(text: str, c: Cleanup) -> str:
     """
     if c.prompt and text.startswith(c.prompt):
         return text[len(c.prompt) :]
-    bare = _without(c.prompt, c.special_tokens)
+    bare = without(c.prompt, c.special_tokens)
     if len(bare) >= ECHO_MIN_CHARS and text.startswith(bare):
         return text[len(bare) :]
     return text
@@ -73,7 +74,16 @@ def cut_at_stop(text: str, c: Cleanup) -> str:
 
 def drop_special_tokens(text: str, c: Cleanup) -> str:
     """Remove FIM markers a model left in (e.g. a leading ``<fim_middle>``)."""
-    return _without(text, c.special_tokens)
+    return without(text, c.special_tokens)
+
+
+def clear_tokens(text: str, c: Cleanup) -> str:
+    """Remove the strings the user named (``tokensToClear``), wherever they are.
+
+    They are removed, not cut at, as llm-ls does: the model's own end tokens have already
+    ended the text; these are markers of models hf-lsp has no template for.
+    """
+    return without(text, c.clear)
 
 
 def keep_first_line(text: str, c: Cleanup) -> str:
@@ -275,6 +285,7 @@ PIPELINE: tuple[Step, ...] = (
     drop_leading_markers,
     cut_at_stop,
     drop_special_tokens,
+    clear_tokens,
     keep_first_line,
     drop_repetition,
     stop_at_scope_end,
@@ -323,7 +334,8 @@ def clean_with_range(text: str, c: Cleanup) -> tuple[str, int]:
     return clean(text, replace(c, replace_closers=False)), 0
 
 
-def _without(text: str, tokens: Sequence[str]) -> str:
+def without(text: str, tokens: Sequence[str]) -> str:
+    """``text`` with every occurrence of each of ``tokens`` removed."""
     for token in tokens:
         if token:
             text = text.replace(token, "")

@@ -1,16 +1,19 @@
 """Counting tokens and fitting the prompt into the model's context window.
 
-With a ``tokenizer.json`` (a path, or the model's own file from the Hub when the user allows
-downloads) tokens are counted exactly with the ``tokenizers`` library, loaded on first use.
+With a ``tokenizer.json`` (a path, a file downloaded to that path from a URL the user gave, or a
+Hub repository's file when the user names it or allows downloads) tokens are counted exactly
+with the ``tokenizers`` library, loaded on first use; downloads run in the background.
 Without one, a calibrated estimate stands in: characters per token, rounded up, which
 over-counts rather than under-counts so the backend never sees a prompt that is too long.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import math
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,13 +52,13 @@ class TokenizerCounter:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
     @classmethod
-    def from_file(cls, path: str) -> TokenizerCounter:
+    def from_file(cls, path: str, name: str | None = None) -> TokenizerCounter:
         tokenizers = importlib.import_module("tokenizers")
-        return cls(tokenizers.Tokenizer.from_file(path), f"tokenizer {path}")
+        return cls(tokenizers.Tokenizer.from_file(path), name or f"tokenizer {path}")
 
 
 def hub_counter(model: str, token: str | None = None) -> TokenizerCounter:
-    """The model's ``tokenizer.json`` from the Hub (network: only when the user allows it).
+    """A repository's ``tokenizer.json`` from the Hub (network: only when the user asks for it).
 
     ``token`` opens gated and private models (StarCoder2's, for one).
     """
@@ -64,56 +67,115 @@ def hub_counter(model: str, token: str | None = None) -> TokenizerCounter:
     return TokenizerCounter(tokenizer, f"tokenizer of {model}")
 
 
+Fetch = Callable[[str, str], None]
+"""Called with (url, path): download ``url`` into the file ``path`` (raise on failure)."""
+
+
 class Counters:
     """Picks the counter for the settings in force, loading tokenizers once each."""
 
     def __init__(
-        self, download: Callable[[str, str | None], TokenizerCounter] = hub_counter
+        self,
+        download: Callable[[str, str | None], TokenizerCounter] = hub_counter,
+        fetch: Fetch | None = None,
     ) -> None:
         self.token: str | None = None  # the Hugging Face token, for gated models' tokenizers
-        self._files: dict[str, Counter] = {}
+        self.fetch = fetch  # set by whoever knows the network settings
+        self._files: dict[str, Counter | None] = {}  # None: being downloaded
         self._hub: dict[str, Counter | None] = {}
         self._download = download
         self._lock = threading.Lock()
 
     def get(
-        self, tokenizer_path: str | None, model: str, allow_download: bool, chars_per_token: float
+        self,
+        tokenizer_path: str | None,
+        model: str,
+        allow_download: bool,
+        chars_per_token: float,
+        *,
+        repository: str | None = None,
+        url: str | None = None,
     ) -> Counter:
+        """The counter to use now; the estimate while a tokenizer is being downloaded.
+
+        ``url``: where to download ``tokenizer_path`` from when that file does not exist.
+        ``repository``: a Hub repository to take the tokenizer from (``allow_download``
+        allows the model's own).
+        """
         fallback = Estimate(chars_per_token)
         if tokenizer_path:
-            counter = self._files.get(tokenizer_path)
-            if counter is None:
-                try:
-                    counter = TokenizerCounter.from_file(tokenizer_path)
-                except Exception as exc:
-                    log.warning("cannot read the tokenizer %s (%s): estimating tokens",
-                                tokenizer_path, exc)
-                    counter = fallback
-                self._files[tokenizer_path] = counter
+            counter = self._file(tokenizer_path, url)
             return counter if isinstance(counter, TokenizerCounter) else fallback
-        if allow_download:
+        repository = repository or (model if allow_download else None)
+        if repository:
             with self._lock:
-                if model not in self._hub:
-                    self._hub[model] = None  # fetching: estimate until it is there
-                    threading.Thread(
-                        target=self._fetch,
-                        args=(model, self.token),
-                        name="tokenizer-download",
-                        daemon=True,
-                    ).start()
-                found = self._hub[model]
+                if repository not in self._hub:
+                    self._hub[repository] = None  # fetching: estimate until it is there
+                    self._background(self._from_hub, repository, self.token)
+                found = self._hub[repository]
             if found is not None:
                 return found
         return fallback
 
-    def _fetch(self, model: str, token: str | None) -> None:
+    def _file(self, path: str, url: str | None) -> Counter | None:
+        with self._lock:
+            if path in self._files:
+                return self._files[path]
+            if url and not os.path.exists(path):
+                self._files[path] = None  # downloading: estimate until it is there
+                self._background(self._from_url, url, path)
+                return None
+        counter = _load(path)
+        with self._lock:
+            self._files[path] = counter
+        return counter
+
+    @staticmethod
+    def _background(target: Callable[[str, Any], None], *args: Any) -> None:
+        threading.Thread(target=target, args=args, name="tokenizer-download", daemon=True).start()
+
+    def _from_hub(self, repository: str, token: str | None) -> None:
         try:
-            counter: Counter = self._download(model, token)
+            counter: Counter = self._download(repository, token)
         except Exception as exc:
-            log.warning("cannot download the tokenizer of %s (%s): estimating tokens", model, exc)
+            log.warning("cannot download the tokenizer of %s (%s): estimating tokens",
+                        repository, exc)
             return
         with self._lock:
-            self._hub[model] = counter
+            self._hub[repository] = counter
+
+    def _from_url(self, url: str, path: str) -> None:
+        """Download to a file beside ``path``, check that it loads, then move it into place."""
+        partial = f"{path}.{os.getpid()}.part"
+        counter: Counter | None = None
+        try:
+            if self.fetch is None:
+                raise OSError("no downloader is configured")
+            directory = os.path.dirname(path)
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+            self.fetch(url, partial)
+            counter = TokenizerCounter.from_file(partial, f"tokenizer {path}")
+            os.replace(partial, path)
+            log.info("downloaded the tokenizer %s from %s", path, url)
+        except Exception as exc:
+            log.warning("cannot download the tokenizer %s from %s (%s): estimating tokens",
+                        path, url, exc)
+            counter = Estimate()
+        finally:
+            with contextlib.suppress(OSError):
+                os.remove(partial)  # still there only when something failed
+        with self._lock:
+            self._files[path] = counter
+
+
+def _load(path: str) -> Counter:
+    """The tokenizer in ``path``; the estimate (and one warning) when it cannot be read."""
+    try:
+        return TokenizerCounter.from_file(path)
+    except Exception as exc:
+        log.warning("cannot read the tokenizer %s (%s): estimating tokens", path, exc)
+        return Estimate()
 
 
 def plan(

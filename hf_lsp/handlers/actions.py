@@ -23,11 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from hf_lsp.backends.chat import chat_settings, make_chat_backend
-from hf_lsp.configuration import scoped_token
 from hf_lsp.engine import action_service
 from hf_lsp.engine.actions import CUSTOM, FIX, Diagnostic, NotApplicable, Plan, Region, offers, plan
-from hf_lsp.engine.completion import CompletionEngine
 from hf_lsp.engine.context import language_from_path
 from hf_lsp.engine.document import Document
 from hf_lsp.engine.reanchor import reanchor
@@ -48,30 +45,6 @@ KINDS = [
 REPORT_EVERY = 0.1  # seconds between two progress reports
 REPORT_CHARS = 200  # unless this many characters more arrived
 LABEL_CHARS = 48
-
-
-class _ChatEngines:
-    """The engine for chat prompts, rebuilt when the chat server's settings change."""
-
-    def __init__(self) -> None:
-        self.engine: CompletionEngine | None = None
-        self.key: Any = None
-
-    def get(self, ls: HfLanguageServer) -> CompletionEngine:
-        settings = chat_settings(ls.configuration.settings)
-        token, _source = scoped_token(settings)
-        key = (settings, token)
-        if self.engine is None or key != self.key:
-            old = self.engine
-            self.engine = CompletionEngine(
-                settings,
-                make_chat_backend(settings, token, ls.transport),
-                alert=lambda _cause, message: ls.show(message),
-            )
-            self.key = key
-            if old is not None:
-                ls.run_task(old.aclose(), "closing the previous chat backend")
-        return self.engine
 
 
 def _region(doc: Document, r: types.Range, encoding: str) -> Region:
@@ -305,7 +278,7 @@ async def _apply(
     return {"status": "applied", "line": start[0]}
 
 
-async def run_action(ls: HfLanguageServer, chats: _ChatEngines, args: Any) -> dict[str, Any]:
+async def run_action(ls: HfLanguageServer, args: Any) -> dict[str, Any]:
     """The whole of one action: plan, generate with progress, then apply or show."""
     if not isinstance(args, dict):
         return {"status": "error", "message": "hfLsp.runAction takes one JSON object"}
@@ -355,7 +328,7 @@ async def run_action(ls: HfLanguageServer, chats: _ChatEngines, args: Any) -> di
     work = asyncio.ensure_future(
         asyncio.wait_for(
             action_service.run(
-                plan_, settings, engine, lambda: chats.get(ls),
+                plan_, settings, engine, ls.configuration.chat_engine,
                 file=workspace_path(ls, doc.uri) or doc.uri.rsplit("/", 1)[-1],
                 on_progress=progress.report,
             ),
@@ -398,8 +371,6 @@ async def run_action(ls: HfLanguageServer, chats: _ChatEngines, args: Any) -> di
 
 
 def register(server: HfLanguageServer) -> None:
-    chats = _ChatEngines()
-
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=KINDS, resolve_provider=False),
@@ -457,6 +428,6 @@ def register(server: HfLanguageServer) -> None:
     # pygls reads the annotations at run time: `ls` must not name a TYPE_CHECKING-only class
     @server.command(COMMAND)
     async def run(ls: Any, *args: Any) -> dict[str, Any]:
-        result = await run_action(ls, chats, args[0] if args else None)
+        result = await run_action(ls, args[0] if args else None)
         log.info("%s → %s", COMMAND, json.dumps(result, default=str)[:200])
         return result

@@ -70,16 +70,43 @@ def overrides(params: Mapping[str, Any], said: set[str]) -> dict[str, Any]:
         chosen = {k: v for k, v in body["parameters"].items() if k in _PARAMETERS}
         if chosen:
             out["parameters"] = chosen
+    clear = params.get("tokensToClear")
+    if isinstance(clear, list) and any(isinstance(t, str) and t for t in clear):
+        out["tokensToClear"] = [t for t in clear if isinstance(t, str) and t]
     tokenizer = params.get("tokenizerConfig")
     if isinstance(tokenizer, Mapping):
-        if isinstance(tokenizer.get("path"), str):
-            out.setdefault("tokens", {})["tokenizerPath"] = tokenizer["path"]
-        elif _once(said, "tokenizer"):
-            log.info("llm-ls tokenizerConfig %s: only a local path is used; set "
-                     "hfLsp.tokens.allowDownload to fetch the model's own", list(tokenizer))
-    if params.get("tlsSkipVerifyInsecure") and _once(said, "tls"):
-        log.warning("tlsSkipVerifyInsecure is ignored: hf-lsp always verifies certificates")
+        counting = _tokenizer(tokenizer, said)
+        if counting:
+            out.setdefault("tokens", {}).update(counting)
+    # only `true` is mapped: llm-ls's `false` defaults must not undo the user's own settings
+    if params.get("tlsSkipVerifyInsecure") is True:
+        out["network"] = {"tlsVerify": False}
+    if params.get("disableUrlPathCompletion") is True:
+        out["urlPathCompletion"] = False
     return out
+
+
+def _tokenizer(config: Mapping[str, Any], said: set[str]) -> dict[str, str]:
+    """``tokenizerConfig`` as ``tokens`` settings: a file, a Hub repository, or a download.
+
+    Naming a repository or a URL is the user asking for that download, so it needs no
+    ``allowDownload``.
+    """
+    path, repository = config.get("path"), config.get("repository")
+    url, to = config.get("url"), config.get("to")
+    if isinstance(path, str) and path:
+        return {"tokenizerPath": path}
+    if isinstance(repository, str) and repository:
+        if config.get("api_token") and _once(said, "tokenizer token"):
+            log.info("tokenizerConfig.api_token is not used: the Hub is asked with the Hugging "
+                     "Face token (apiToken, $HF_TOKEN or the login file)")
+        return {"tokenizerRepository": repository}
+    if isinstance(url, str) and url and isinstance(to, str) and to:
+        return {"tokenizerPath": to, "tokenizerUrl": url}
+    if _once(said, "tokenizer"):
+        log.warning("llm-ls tokenizerConfig %s names no path, repository, or url and to; "
+                    "estimating tokens", sorted(config))
+    return {}
 
 
 def _request_id() -> str:
