@@ -21,11 +21,11 @@ from hf_lsp.engine.actions import (
     NotApplicable,
     Region,
     comment_block,
-    find_function,
     offers,
     plan,
 )
 from hf_lsp.engine.document import split_lines
+from hf_lsp.engine.functions import find_function
 from hf_lsp.engine.reanchor import reanchor
 from hf_lsp.errors import SettingsError
 from hf_lsp.settings import Settings, parse_settings

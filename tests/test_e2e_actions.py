@@ -156,6 +156,34 @@ async def test_implement_a_rust_function_with_braces_on_one_line(
     assert editor.texts[uri] == "fn sub(a: i32, b: i32) -> i32 {\n    a - b\n}\n\nfn main() {}\n"
 
 
+async def test_typescript_arrow_stub_is_implemented_and_test_callbacks_are_left_alone(
+    start: Starter, hf: FakeInferenceServer
+) -> None:
+    source = (
+        "export const load = async (url: string): Promise<string> => {\n"
+        '  throw new Error("not implemented");\n'
+        "};\n"
+        "\n"
+        'describe("load", () => {\n'
+        '  it("reads the file", () => {\n'
+        "  });\n"
+        "});\n"
+    )
+    answer(hf, "return await read(url);\n};\n\ndescribe(")
+    client = await start(settings(hf))
+    editor = Editor(client)
+    uri = editor.open(source, "file:///work/load.ts", "typescript")
+    assert await editor.actions(uri, 5, 4) == []  # an `it` callback is no function to write
+    in_stub = await editor.actions(uri, 1, 2)
+    assert [a.title for a in in_stub] == [
+        "Implement this function (hf-lsp)", "Add a doc comment (hf-lsp)",
+        "Explain this function (hf-lsp)",
+    ]
+    await editor.run(titled(in_stub, "Implement"))
+    assert editor.texts[uri] == source.replace('throw new Error("not implemented");',
+                                               "return await read(url);")
+
+
 async def test_add_a_docstring(start: Starter, hf: FakeInferenceServer) -> None:
     answer(hf, 'Divide a by b.\n\n    Raises ZeroDivisionError when b is 0.\n    """\n    return')
     editor, uri = await editor_for(start, hf)

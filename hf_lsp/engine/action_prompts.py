@@ -12,11 +12,11 @@ from hf_lsp.engine.actions import (
     FIX,
     GENERATE,
     IMPLEMENT,
-    PYTHON_LIKE,
     REWRITE,
     Plan,
     comment_marker,
 )
+from hf_lsp.engine.functions import PYTHON_LIKE
 
 _INSTRUCT = re.compile(r"instruct|chat|-it\b|-it[-_.]|[-_]it$|assistant", re.I)
 CONTEXT_LINES_BEFORE = 60

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from hf_lsp.engine.functions import PYTHON_LIKE, Function, find_function, indent_of, line_text
 from hf_lsp.settings import ActionPrompt, Settings
 
 GENERATE = "generate"
@@ -41,9 +42,7 @@ REFACTOR_REWRITE = "refactor.rewrite"
 HASH_COMMENT = {"python", "shellscript", "sh", "bash", "ruby", "perl", "r", "yaml", "toml",
                 "elixir", "julia", "nim", "makefile", "dockerfile", "powershell"}
 DASH_COMMENT = {"lua", "sql", "haskell", "elm", "ada"}
-PYTHON_LIKE = {"python"}
 INDENT_BLOCKS = {"python", "nim", "yaml"}
-SEARCH_LINES = 5000  # how far above the cursor a function's header is looked for
 
 
 def comment_marker(language: str) -> str:
@@ -117,24 +116,12 @@ class NotApplicable(ValueError):
 # --- what is under the cursor ---------------------------------------------------------------
 
 
-def _content(lines: Sequence[str], i: int) -> str:
-    return lines[i].rstrip("\r\n")
-
-
-def _indent_of(line: str) -> str:
-    return line[: len(line) - len(line.lstrip())]
-
-
-def _width(indent: str) -> int:
-    return len(indent.expandtabs(4))
-
-
 def comment_block(lines: Sequence[str], line: int, language: str) -> tuple[int, int] | None:
     """The run of line comments that contains ``line`` (``None`` when it is not a comment)."""
     marker = comment_marker(language)
 
     def is_comment(i: int) -> bool:
-        text = _content(lines, i).strip()
+        text = line_text(lines, i).strip()
         return bool(text) and (text.startswith(marker) or text.startswith(("/*", "*")) and
                                marker == "//") and not _is_doc_comment(text, language)
 
@@ -145,7 +132,7 @@ def comment_block(lines: Sequence[str], line: int, language: str) -> tuple[int, 
         first -= 1
     while last + 1 < len(lines) and is_comment(last + 1):
         last += 1
-    words = " ".join(_content(lines, i) for i in range(first, last + 1))
+    words = " ".join(line_text(lines, i) for i in range(first, last + 1))
     if not re.search(r"\w{2,}", words):
         return None
     return first, last
@@ -153,174 +140,6 @@ def comment_block(lines: Sequence[str], line: int, language: str) -> tuple[int, 
 
 def _is_doc_comment(text: str, language: str) -> bool:
     return language == "rust" and text.startswith(("///", "//!"))
-
-
-_PY_DEF = re.compile(r"^\s*(?:async\s+)?def\s+\w+")
-_BRACE_DEF = re.compile(
-    r"^\s*(?:(?:pub(?:\([^)]*\))?|async|export|default|static|public|private|protected|"
-    r"const|unsafe|extern|inline|virtual|override|final)\s+)*"
-    r"(?:fn\s+\w+|function\s*\*?\s*\w*|func\s+(?:\([^)]*\)\s*)?\w+|"
-    r"[\w<>\[\]:*&,\s]+?\s+[*&]?\w+(?:::\w+)*\s*\(|\w+\s*\()"
-)
-_NOT_A_FUNCTION = re.compile(r"^\s*(?:if|for|while|switch|catch|else|do|return|match|loop)\b")
-_PY_STUB = re.compile(
-    r"^(?:pass|\.\.\.|raise\s+NotImplementedError(?:\(.*\))?|#.*|return)$"
-)
-_BRACE_STUB = re.compile(
-    r"^(?:unimplemented!\(.*\);?|todo!\(.*\);?|panic!?\(\s*\"(?:not implemented|TODO)[^\"]*\"\);?|"
-    r"throw\s+new\s+\w*Error\(\s*[\"'`](?:not implemented|TODO)[^\"'`]*[\"'`]\s*\);?|"
-    r"//.*|/\*.*\*/|return;?)$",
-    re.I,
-)
-
-
-@dataclass(frozen=True)
-class Function:
-    """A function definition: header lines, docstring, body lines, and whether it is a stub."""
-
-    header_first: int
-    header_last: int
-    body_first: int  # first line after the header (and docstring, for Python)
-    body_last: int  # last body line (Python) or the line before the closing brace
-    close_line: int | None  # the closing brace's line (brace languages)
-    indent: str
-    body_indent: str
-    has_doc: bool
-    stub: bool
-    inline_braces: bool = False  # `fn f() {}` on one line
-
-
-def find_function(lines: Sequence[str], line: int, language: str) -> Function | None:
-    """The innermost function whose header or body contains ``line``."""
-    finder = _python_function if language in PYTHON_LIKE else _brace_function
-    for start in range(min(line, len(lines) - 1), max(-1, line - SEARCH_LINES), -1):
-        found = finder(lines, start)
-        if found is not None:
-            end = found.close_line if found.close_line is not None else found.body_last
-            if found.header_first <= line <= max(end, found.header_last):
-                return found
-            if _width(found.indent) == 0:
-                return None  # a top-level function that ends before the line
-    return None
-
-
-def _python_function(lines: Sequence[str], start: int) -> Function | None:
-    if not _PY_DEF.match(_content(lines, start)):
-        return None
-    indent = _indent_of(_content(lines, start))
-    depth = 0
-    header_last = None
-    for i in range(start, min(len(lines), start + 40)):
-        text = re.sub(r"#.*$", "", _content(lines, i)).rstrip()
-        depth += sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
-        if depth <= 0 and text.endswith(":"):
-            header_last = i
-            break
-    if header_last is None:
-        return None
-    head = _content(lines, header_last)
-    after_colon = head.rsplit(":", 1)[-1].strip()
-    last = header_last
-    i = header_last + 1
-    while i < len(lines):
-        text = _content(lines, i)
-        if text.strip() and _width(_indent_of(text)) <= _width(indent):
-            break
-        if text.strip():
-            last = i
-        i += 1
-    body = list(range(header_last + 1, last + 1))
-    body_indent = next(
-        (_indent_of(_content(lines, j)) for j in body if _content(lines, j).strip()),
-        indent + "    ",
-    )
-    has_doc = False
-    body_first = header_last + 1
-    statements = [j for j in body if _content(lines, j).strip()]
-    if statements and re.match(r"^[rRbBuU]?(\"\"\"|''')", _content(lines, statements[0]).strip()):
-        has_doc = True
-        quote = re.match(r"^[rRbBuU]?(\"\"\"|''')", _content(lines, statements[0]).strip())
-        assert quote is not None
-        mark = quote.group(1)
-        j = statements[0]
-        opener = _content(lines, j).strip()[len(quote.group(0)):]
-        if mark not in opener:
-            j += 1
-            while j <= last and mark not in _content(lines, j):
-                j += 1
-        body_first = j + 1
-        statements = [k for k in statements if k >= body_first]
-    rest = [_content(lines, k).strip() for k in statements]
-    stub = not after_colon and all(_PY_STUB.match(s) for s in rest) and not any(
-        s.startswith("#") and "todo" not in s.lower() for s in rest
-    )
-    if after_colon and after_colon in ("...", "pass"):
-        stub = True
-    return Function(start, header_last, body_first, last, None, indent, body_indent, has_doc,
-                    stub)
-
-
-def _brace_function(lines: Sequence[str], start: int) -> Function | None:
-    text = _content(lines, start)
-    if not _BRACE_DEF.match(text) or _NOT_A_FUNCTION.match(text) or text.rstrip().endswith(";"):
-        return None
-    indent = _indent_of(text)
-    open_line = None
-    for i in range(start, min(len(lines), start + 12)):
-        code = _strip_line_comment(_content(lines, i))
-        if "{" in code:
-            open_line = i
-            break
-        if code.rstrip().endswith(";"):
-            return None
-    if open_line is None or "(" not in "".join(_content(lines, k) for k in
-                                                range(start, open_line + 1)):
-        return None
-    depth = 0
-    close = None
-    for i in range(open_line, min(len(lines), open_line + 20_000)):
-        code = _strip_line_comment(_content(lines, i))
-        code = re.sub(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", "\"\"", code)
-        for ch in code:
-            if ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    close = i
-                    break
-        if close is not None:
-            break
-    if close is None:
-        return None
-    head = _content(lines, open_line)
-    has_doc = start > 0 and _content(lines, start - 1).strip().startswith(
-        ("///", "/**", "*/", "* ", "//", "---", "#[doc")
-    )
-    if close == open_line:
-        inner = head[head.index("{") + 1 : head.rindex("}")].strip()
-        stub = not inner or bool(_BRACE_STUB.match(inner))
-        return Function(start, open_line, open_line, open_line, close, indent, indent + "    ",
-                        has_doc, stub, inline_braces=True)
-    body = [_content(lines, k).strip() for k in range(open_line + 1, close)]
-    statements = [b for b in body if b]
-    stub = all(_BRACE_STUB.match(s) for s in statements) and (
-        not statements or any(not s.startswith("//") or "todo" in s.lower() for s in statements)
-    )
-    tail = _content(lines, open_line)[_content(lines, open_line).index("{") + 1:].strip()
-    if tail:
-        stub = False
-    body_indent = next(
-        (_indent_of(_content(lines, k)) for k in range(open_line + 1, close)
-         if _content(lines, k).strip()),
-        indent + "    ",
-    )
-    return Function(start, open_line, open_line + 1, close - 1, close, indent, body_indent,
-                    has_doc, stub)
-
-
-def _strip_line_comment(text: str) -> str:
-    return re.sub(r"//.*$", "", text)
 
 
 # --- listing --------------------------------------------------------------------------------
@@ -390,11 +209,11 @@ def _join(lines: Sequence[str], first: int, last: int) -> str:
 
 
 def _full_lines(lines: Sequence[str], first: int, last: int) -> Region:
-    return Region(first, 0, last, len(_content(lines, last)))
+    return Region(first, 0, last, len(line_text(lines, last)))
 
 
 def _end_of(lines: Sequence[str], line: int) -> Region:
-    end = len(_content(lines, line))
+    end = len(line_text(lines, line))
     return Region(line, end, line, end)
 
 
@@ -455,7 +274,7 @@ def plan(
         comment = _join(lines, first, last).rstrip("\r\n")
         return _make(
             lines, _end_of(lines, last), title="Generate code from this comment",
-            output="insert", guard=(first, last), indent=_indent_of(_content(lines, first)),
+            output="insert", guard=(first, last), indent=indent_of(line_text(lines, first)),
             code=comment, instruction=_comment_text(comment, language), edit_head="\n",
             **common,
         )
@@ -474,7 +293,7 @@ def plan(
         last = max(first, min(diagnostic.end_line, len(lines) - 1))
         return _make(
             lines, _full_lines(lines, first, last), title="Fix the diagnostic",
-            output="replace", guard=(first, last), indent=_indent_of(_content(lines, first)),
+            output="replace", guard=(first, last), indent=indent_of(line_text(lines, first)),
             code=_join(lines, first, last).rstrip("\r\n"), diagnostic=diagnostic.message,
             **common,
         )
@@ -496,7 +315,7 @@ def plan(
         lines, _full_lines(lines, first, last),
         title="Rewrite the selection" if action == REWRITE else "Explain the code",
         output="replace" if action == REWRITE else "show", guard=(first, last),
-        indent=_indent_of(_content(lines, first)),
+        indent=indent_of(line_text(lines, first)),
         code=_join(lines, first, last).rstrip("\r\n"), instruction=instruction.strip(),
         **common,
     )
@@ -522,7 +341,7 @@ def _plan_custom(
     return _make(
         lines, _end_of(lines, last) if insert else _full_lines(lines, first, last),
         action=CUSTOM, title=custom.title, output=custom.output, guard=(first, last),
-        indent=_indent_of(_content(lines, first)),
+        indent=indent_of(line_text(lines, first)),
         code=_join(lines, first, last).rstrip("\r\n"), instruction=custom.title,
         language=language, max_new_tokens=_budget(custom.max_new_tokens, CUSTOM),
         fim_prompt=custom.fim_prompt, chat_prompt=custom.prompt,
@@ -543,7 +362,7 @@ def _plan_implement(
         "guard": (f.header_first, max(end_line, f.header_last)),
     }
     if f.inline_braces:  # `fn f() {}`: the body goes between the braces
-        head = _content(lines, f.header_last)
+        head = line_text(lines, f.header_last)
         at, close = head.index("{") + 1, head.rindex("}")
         return _make(lines, Region(f.header_last, at, f.header_last, close), edit_head="\n",
                      trail="\n" + f.indent, **shared)
