@@ -206,3 +206,104 @@ def test_language_from_path(path: str, language: str) -> None:
 )
 def test_path_header(path: str, language: str, header: str) -> None:
     assert path_header(path, language) == header
+
+
+# --- the spot, syntax-aware where there is a grammar --------------------------------------------
+
+E, M, W, L, B = Spot.END_OF_LINE, Spot.MID_LINE, Spot.MID_WORD, Spot.EMPTY_LINE, Spot.BLOCK_OPENER
+
+
+def spot_at(language: str, marked: str) -> Spot:
+    """The spot of the cursor marked ``|`` in ``marked``."""
+    head, tail = marked.split("|")
+    lines = head.split("\n")
+    doc = Document("file:///t", head + tail, language)
+    return window(doc, len(lines) - 1, len(lines[-1]), ctx()).spot
+
+
+@pytest.mark.parametrize(
+    ("language", "marked", "spot"),
+    [
+        # Python: brackets closed on the cursor's line hold this line's text
+        pytest.param("python", "def f(|):\n", M, id="py-parameters-auto-closed"),
+        pytest.param("python", "foo(|)\n", M, id="py-arguments-auto-closed"),
+        pytest.param("python", "x[|]\n", M, id="py-subscript-auto-closed"),
+        pytest.param("python", "foo(bar|)\n", M, id="py-argument-before-closer"),
+        pytest.param("python", 'd = {"a":|}\n', M, id="py-dict-value-auto-closed"),
+        pytest.param("python", "a[1:|]\n", M, id="py-slice"),
+        pytest.param("python", 'print("hello |")\n', M, id="py-in-string"),
+        pytest.param("python", 's = """|"""\n', E, id="py-docstring-quotes-not-one-line"),
+        pytest.param("python", "foo(\n    a,\n    b|)\n", E, id="py-brackets-opened-above"),
+        pytest.param("python", "foo(|\n", B, id="py-open-paren-at-end"),
+        pytest.param("python", "x = {|\n", B, id="py-open-dict-at-end"),
+        # Python: only block headers open a block
+        pytest.param("python", 'd = {"a":|\nprint(1)\n', E, id="py-dict-colon"),
+        pytest.param("python", "f = lambda x:|\nprint(1)\n", E, id="py-lambda-colon"),
+        pytest.param("python", "x:|\nprint(1)\n", E, id="py-annotation-colon"),
+        pytest.param("python", "def f():|\n", B, id="py-def"),
+        pytest.param("python", "class A:|\n", B, id="py-class"),
+        pytest.param("python", "if x:|\n", B, id="py-if"),
+        pytest.param("python", "if a:\n    pass\nelif b:|\n", B, id="py-elif"),
+        pytest.param("python", "if a:\n    pass\nelse:|\n", B, id="py-else"),
+        pytest.param("python", "for i in x:|\n", B, id="py-for"),
+        pytest.param("python", "while x:|\n", B, id="py-while"),
+        pytest.param("python", "with open(p) as f:|\n", B, id="py-with"),
+        pytest.param("python", "try:|\n", B, id="py-try"),
+        pytest.param("python", "try:\n    pass\nexcept E:|\n", B, id="py-except"),
+        pytest.param("python", "try:\n    pass\nfinally:|\n", B, id="py-finally"),
+        pytest.param("python", "match x:|\n", B, id="py-match"),
+        pytest.param("python", "match x:\n    case 1:|\n", B, id="py-case"),
+        pytest.param("python", "def f():\n    |\n", B, id="py-blank-line-under-def"),
+        pytest.param("python", "# steps:\n|\n", L, id="py-blank-line-under-comment"),
+        pytest.param("python", "def f():\n    x = 1\n    |\n", L, id="py-blank-line-in-block"),
+        # Python: words
+        pytest.param("python", "retu|rn x\n", W, id="py-mid-keyword"),
+        pytest.param("python", "x = fo|o + 1\n", W, id="py-mid-identifier"),
+        pytest.param("python", "x = 12|34\n", W, id="py-mid-number"),
+        pytest.param("python", "x = 1|if y else 2\n", M, id="py-between-two-tokens"),
+        pytest.param("python", 's = "ab|cd"\n', W, id="py-mid-word-in-string"),
+        pytest.param("python", "x = foo|\n", E, id="py-end-of-word"),
+        # JavaScript / TypeScript
+        pytest.param("javascript", "let a = $|b;\n", W, id="js-dollar-identifier"),
+        pytest.param("javascript", "const $fo|o = 1;\n", W, id="js-mid-dollar-identifier"),
+        pytest.param("javascript", "function f() {|}\n", B, id="js-function-body-auto-closed"),
+        pytest.param("javascript", "for (;;) {|}\n", B, id="js-for-body-auto-closed"),
+        pytest.param("javascript", "f(() => {|});\n", B, id="js-callback-body"),
+        pytest.param("javascript", "const x = {|\n", B, id="js-object-at-end"),
+        pytest.param("javascript", "const x = {|};\n", M, id="js-object-auto-closed"),
+        pytest.param("javascript", "f({|}, 2);\n", M, id="js-object-before-code"),
+        pytest.param("javascript", 'const s = "a {|";\n', M, id="js-brace-in-string"),
+        pytest.param("javascript", "switch (x) {\n  case 1:|\n}\n", B, id="js-case"),
+        pytest.param("javascript", "const o = { a:|\nfoo();\n", E, id="js-object-key-colon"),
+        pytest.param("javascript", "const o = {\n  a:\n  |\n};\n", L, id="js-blank-under-key"),
+        pytest.param("typescript", "const v = c ? a :|\nfoo();\n", E, id="ts-ternary-colon"),
+        pytest.param("typescript", "function f(a:|\nfoo();\n", E, id="ts-parameter-type"),
+        pytest.param("typescript", "class A {|}\n", B, id="ts-class-body"),
+        pytest.param("typescript", "let x: {|} = y;\n", M, id="ts-object-type-auto-closed"),
+        # Rust, Go, C, Java
+        pytest.param("rust", "fn f() {|}\n", B, id="rust-function-body"),
+        pytest.param("rust", "fn main() {\n    let x: |\n    foo();\n}\n", E, id="rust-let-type"),
+        pytest.param("rust", "let v = S {|};\n", M, id="rust-struct-literal-auto-closed"),
+        pytest.param("rust", "match x {|}\n", B, id="rust-match-block"),
+        pytest.param("go", "func f() {|}\n", B, id="go-function-body"),
+        pytest.param("go", "func f() {\n\tswitch x {\n\tcase 1:|\n\t}\n}\n", B, id="go-case"),
+        pytest.param("go", "x := T{|}\n", M, id="go-composite-literal-auto-closed"),
+        pytest.param("c", "int f() {\n  switch (x) {\n  case 1:|\n  }\n}\n", B, id="c-case"),
+        pytest.param("c", "int f() {\n  x = c ? a :|\n  foo();\n}\n", E, id="c-ternary-colon"),
+        pytest.param("c", "int f(|) {}\n", M, id="c-parameters-auto-closed"),
+        pytest.param("cpp", "class A {\npublic:|\n};\n", B, id="cpp-access-specifier"),
+        pytest.param("java", "void f() {|}\n", B, id="java-method-body"),
+        pytest.param("java", "int[] a = {|};\n", M, id="java-array-initializer-auto-closed"),
+        # no grammar: the indentation and regex rules
+        pytest.param("cobol", "def f(|):\n", B, id="no-grammar-parameters"),
+        pytest.param("cobol", 'print("hello |")\n', E, id="no-grammar-in-string"),
+        pytest.param("cobol", "let a = $|b;\n", M, id="no-grammar-dollar"),
+        pytest.param("cobol", "x = fo|o\n", W, id="no-grammar-mid-word"),
+        pytest.param("cobol", "f = lambda x:|\nprint(1)\n", B, id="no-grammar-colon"),
+        pytest.param("", "foo(|)\n", B, id="no-language"),
+        # a tree with an ERROR at the opener keeps the rules' answer
+        pytest.param("typescript", "let x:|\n", B, id="ts-error-keeps-the-rules"),
+    ],
+)
+def test_spot_per_language(language: str, marked: str, spot: Spot) -> None:
+    assert spot_at(language, marked) is spot

@@ -152,7 +152,7 @@ async def test_auto_closed_bracket_is_replaced_not_doubled(
     client = await start({"url": closing.base_url, **QUIET})
     uri = open_doc(client, "def f():\n    if foo(bar)\n")
     (item,) = await inline(client, uri, 1, 14)
-    assert item.insert_text == "baz):\n        pass"
+    assert item.insert_text == "baz):"  # inside the parentheses: this line only
     assert item.range == types.Range(
         start=types.Position(line=1, character=14), end=types.Position(line=1, character=15)
     )
@@ -260,6 +260,18 @@ async def test_a_colon_in_a_comment_asks_for_a_line_not_a_block(
     assert sent.body["parameters"]["max_new_tokens"] == 64  # end of line, not a block opener
     figures = await status(client)
     assert figures.bySpot.end_of_line.maxNewTokens == 64
+
+
+async def test_the_syntax_tree_sizes_the_request(start: Starter, hf: FakeInferenceServer) -> None:
+    client = await start({"url": hf.base_url, **QUIET})
+    uri = open_doc(client, "def f():\n    pass\nif ready:\n")
+    await inline(client, uri, 0, 6)  # def f(|): the parameters, on this line
+    await inline(client, uri, 2, 9)  # if ready:| a block header
+    inside, header = (r.body["parameters"] for r in hf.generation_requests())
+    assert inside["max_new_tokens"] == 24 and "\n" in inside["stop"]
+    assert header["max_new_tokens"] == 160 and "\n" not in header["stop"]
+    figures = await status(client)
+    assert figures.bySpot.mid_line.requests == figures.bySpot.block_opener.requests == 1
 
 
 async def test_other_open_documents_join_the_prompt(

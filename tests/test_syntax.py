@@ -108,6 +108,32 @@ def test_cursor_syntax(
     assert (found.in_comment, found.in_string) == (comment, string)
 
 
+@pytest.mark.parametrize(
+    ("language", "marked", "splits", "bound", "opens"),
+    [
+        pytest.param("python", "retu|rn\n", True, False, None, id="py-inside-a-keyword"),
+        pytest.param("python", "a|.b\n", False, False, None, id="py-between-tokens"),
+        pytest.param("python", 'f("a|")\n', None, True, False, id="py-string-is-not-code"),
+        pytest.param("python", "f(x, |)\n", False, True, None, id="py-arguments"),
+        pytest.param("python", "f(\n  x|)\n", False, False, None, id="py-opened-line-above"),
+        pytest.param("python", "if x:|\n", False, False, True, id="py-header-colon"),
+        pytest.param("python", "x[1:|]\n", False, True, False, id="py-slice-colon"),
+        pytest.param("python", "# a:\n|\n", False, False, False, id="py-colon-in-comment-above"),
+        pytest.param("python", "else:|\n", False, False, None, id="py-error-cannot-tell"),
+        pytest.param("javascript", "if (x) {|}\n", False, False, None, id="js-block-braces"),
+        pytest.param("javascript", "x = {|};\n", False, True, None, id="js-object-braces"),
+        pytest.param("javascript", "x = `a|`;\n", None, False, False, id="js-template-lines"),
+    ],
+)
+def test_cursor_facts(
+    language: str, marked: str, splits: bool | None, bound: bool, opens: bool | None
+) -> None:
+    prefix, suffix = marked.split("|")
+    found = syntax.cursor_syntax(language, prefix, suffix)
+    assert found is not None
+    assert (found.splits_token, found.line_bound, found.opens_block) == (splits, bound, opens)
+
+
 def test_no_grammar_means_no_answer() -> None:
     assert syntax.cursor_syntax("cobol", "x", "") is None
     assert not syntax.available("cobol")
@@ -119,7 +145,7 @@ def test_no_grammar_means_no_answer() -> None:
     [
         pytest.param("x = 1  # TODO:\n", 0, 14, "python", Spot.END_OF_LINE, id="colon-in-comment"),
         pytest.param("# steps:\n    \n", 1, 4, "python", Spot.EMPTY_LINE, id="below-comment"),
-        pytest.param('s = "key: {"\n', 0, 11, "python", Spot.END_OF_LINE, id="brace-in-string"),
+        pytest.param('s = "key: {"\n', 0, 11, "python", Spot.MID_LINE, id="brace-in-string"),
         pytest.param("def f():\n", 0, 8, "python", Spot.BLOCK_OPENER, id="real-opener"),
         pytest.param("def f():\n    \n", 1, 4, "python", Spot.BLOCK_OPENER, id="below-opener"),
         pytest.param("x = 1  # TODO:\n", 0, 14, "", Spot.BLOCK_OPENER, id="no-language-regex"),

@@ -15,7 +15,7 @@ class Spot(enum.Enum):
     """Where the cursor stands; it decides how much to ask for and how much to keep."""
 
     MID_WORD = "mid_word"  # inside an identifier with more of it after the cursor
-    MID_LINE = "mid_line"  # other code follows on this line: finish the line only
+    MID_LINE = "mid_line"  # code follows, or brackets/a string close later on: this line only
     END_OF_LINE = "end_of_line"
     EMPTY_LINE = "empty_line"
     BLOCK_OPENER = "block_opener"  # after `:` `{` `(` `=>` …, or on the empty line below one
@@ -37,12 +37,16 @@ class Window:
 
 
 _WORD = re.compile(r"\w")
+_CODE_WORD = re.compile(r"[\w$]")  # `$` is part of a name in JavaScript, PHP, Java …
 _CLOSERS = set(")]}>\"'`;:,. \t")
 _OPENER = re.compile(r"(?:[:{(\[]|=>|->|\bdo|\bthen|\belse)\s*$")
 
 
 def classify(before: str, after: str, previous_line: str) -> Spot:
-    """Classify the cursor position from the text around it."""
+    """Classify the cursor position from the text around it: indentation and regex rules.
+
+    The whole decision for a language without a grammar; ``refine`` checks it otherwise.
+    """
     rest = after.strip()
     if before and after and _WORD.match(before[-1]) and _WORD.match(after[0]):
         return Spot.MID_WORD
@@ -91,24 +95,39 @@ def window(doc: Document, line: int, index: int, settings: ContextSettings) -> W
 
     previous = next((lines[i] for i in range(line - 1, -1, -1) if lines[i].strip()), "")
     spot = classify(before, after, previous)
-    if spot is Spot.BLOCK_OPENER and doc.language_id:
+    if doc.language_id:
         spot = refine(doc.language_id, prefix, suffix, spot)
     return Window(prefix, suffix, spot, before, after)
 
 
 def refine(language_id: str, prefix: str, suffix: str, spot: Spot) -> Spot:
-    """Check a block opener against the syntax tree.
+    """Check the indentation rules' answer against the syntax tree, where there is one.
 
-    A `:` or `{` in a comment or a string opens nothing (``# TODO:``, ``"a: b``): the answer
-    is a line's worth, not a block.
+    One parse of the window, and only where the tree can change the answer. Cursor
+    strictly inside one token of code between word characters (``$`` included): mid-word;
+    between two tokens: mid-line. Only closers after the cursor, but inside a one-line
+    string or brackets opened on this line (``def f(|):``, ``x[|]``, ``{"a": |}``):
+    mid-line, the user is writing this line (a block's braces, ``if (x) {|}``, stay an
+    opener). An opener in a comment or a string, or a `:` that heads no block (a dict, a
+    slice, a lambda, a type, a ternary): not an opener. A grammar-less language, or an
+    ERROR in the tree there, keeps the rules' answer.
     """
-    head = prefix.rstrip(" \t")
-    blank_line = head.endswith("\n")
-    if blank_line:  # the opener is at the end of the previous line
-        head = head.rstrip()
-    found = syntax.cursor_syntax(language_id, head, prefix[len(head) :] + suffix)
-    if found is not None and (found.in_comment or found.in_string):
-        return Spot.EMPTY_LINE if blank_line else Spot.END_OF_LINE
+    before = prefix[prefix.rfind("\n") + 1 :]
+    after = suffix.partition("\n")[0]
+    rest = after.strip()
+    word = bool(_CODE_WORD.match(before[-1:]) and _CODE_WORD.match(after[:1]))
+    closers_only = bool(rest) and set(rest) <= _CLOSERS
+    if not (word or closers_only or spot is Spot.BLOCK_OPENER):
+        return spot  # the common case, typing at the end of a line: no parse
+    found = syntax.cursor_syntax(language_id, prefix, suffix)
+    if found is None:
+        return spot
+    if word and found.splits_token is not None:
+        return Spot.MID_WORD if found.splits_token else Spot.MID_LINE
+    if closers_only and found.line_bound:
+        return Spot.MID_LINE
+    if spot is Spot.BLOCK_OPENER and found.opens_block is False:
+        return Spot.END_OF_LINE if before.strip() else Spot.EMPTY_LINE
     return spot
 
 

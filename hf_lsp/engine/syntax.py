@@ -34,6 +34,31 @@ _STRINGS = frozenset(
         "string_literal", "interpreted_string_literal", "char_literal", "character",
     }
 )
+# the parents of a `:` that starts a block: Python's block headers, the cases of a switch
+# (JavaScript/TypeScript, C/C++, Java, Go) and C++'s `public:` (a `:` straight in a class body)
+_BLOCK_COLONS = frozenset(
+    {
+        "function_definition", "class_definition", "if_statement", "elif_clause",
+        "else_clause", "for_statement", "while_statement", "with_statement", "try_statement",
+        "except_clause", "except_group_clause", "finally_clause", "match_statement",
+        "case_clause",
+        "switch_case", "switch_default", "case_statement", "switch_block_statement_group",
+        "expression_case", "default_case", "type_case", "communication_case",
+        "field_declaration_list",
+    }
+)
+# braces around data, not statements: a dict, an object, a struct literal, an import list …
+_BRACE_LITERALS = frozenset(
+    {
+        "dictionary", "set", "dictionary_comprehension", "set_comprehension", "interpolation",
+        "object", "object_pattern", "object_type", "named_imports", "export_clause",
+        "template_substitution", "jsx_expression", "field_initializer_list", "use_list",
+        "literal_value", "initializer_list", "array_initializer",
+        "element_value_array_initializer",
+    }
+)
+_PAIRS = {"(": ")", "[": "]", "{": "}", "${": "}"}
+_MULTI_LINE_QUOTES = (b'"""', b"'''", b"`")
 _LINE_CLOSERS = set(")]}\"'`;, \t")
 
 _parsers: dict[str, Any] = {}
@@ -67,33 +92,131 @@ def available(language_id: str) -> bool:
 
 @dataclass(frozen=True)
 class CursorSyntax:
-    """The syntactic spot of the cursor."""
+    """What one parse of the window says about the cursor (see ``cursor_syntax``)."""
 
     in_comment: bool
     in_string: bool
-    node: str  # the innermost named node around the cursor
+    splits_token: bool | None  # strictly inside one token of code; None: not code, or ERROR
+    line_bound: bool  # inside a one-line string, or brackets opened and closed on its line
+    opens_block: bool | None  # what the last token before the cursor opens; None: can't tell
 
 
 def cursor_syntax(language_id: str, prefix: str, suffix: str) -> CursorSyntax | None:
-    """Whether the cursor is in a comment or a string, from a parse of the window."""
+    """The facts the completion's size is decided on, from one parse of the window.
+
+    ``splits_token``: the cursor is strictly inside one token (an identifier, a keyword, a
+    number …), not between two. ``line_bound``: the innermost thing around the cursor closes
+    later on its line, so the answer is the rest of that line: a one-line string, or
+    brackets opened and closed on the line (arguments, a subscript, a dict …, but not a
+    block's braces, which are written over several lines). ``opens_block``: for the last
+    token before the cursor (on a blank line, the end of the line above): ``False`` in a
+    comment or a string, or a `:` that is no block header (a dict, a slice, a lambda, a type,
+    a ternary); ``True`` for a block header's `:` or a `case …:`; ``None`` for any other
+    token, or when the tree has an ERROR there.
+    """
     parser = parser_for(language_id)
     if parser is None:
         return None
     head = prefix.encode()
     off = len(head)
-    tree = parser.parse(head + suffix.encode())
-    node = tree.root_node.named_descendant_for_byte_range(max(off - 1, 0), off)
-    name = node.type if node is not None else ""
-    in_comment = in_string = False
+    data = head + suffix.encode()
+    root = parser.parse(data).root_node
+    in_comment, in_string = _inside_text(root, off)
+    return CursorSyntax(
+        in_comment,
+        in_string,
+        None if in_comment or in_string else _splits_token(root, off, len(data)),
+        _line_bound(root, off, data),
+        _opens_block(root, len(head.rstrip())),
+    )
+
+
+def _inside_text(root: Any, off: int) -> tuple[bool, bool]:
+    """Whether the cursor is in a comment (its end included) or inside a string."""
+    node = root.named_descendant_for_byte_range(max(off - 1, 0), off)
     while node is not None:
         if "comment" in node.type and node.start_byte < off <= node.end_byte:
-            in_comment = True
-            break
+            return True, False
         if node.type in _STRINGS and node.start_byte < off < node.end_byte:
-            in_string = True
-            break
+            return False, True
         node = node.parent
-    return CursorSyntax(in_comment, in_string, name)
+    return False, False
+
+
+def _splits_token(root: Any, off: int, size: int) -> bool | None:
+    """Whether the bytes either side of the cursor are one token (``None``: an ERROR)."""
+    if off == 0 or off >= size:
+        return False
+    node = root.descendant_for_byte_range(off - 1, off + 1)
+    if node is None or node.type == "ERROR":
+        return None
+    return bool(node.child_count == 0 and node.start_byte < off < node.end_byte)
+
+
+def _line_bound(root: Any, off: int, data: bytes) -> bool:
+    """Whether the innermost string or brackets around the cursor close on its line."""
+    line_start = data.rfind(b"\n", 0, off) + 1
+    line_end = data.find(b"\n", off)
+    if line_end < 0:
+        line_end = len(data)
+    node = root.descendant_for_byte_range(off, off)
+    # only nodes ending on the cursor line can close there; their ancestors end later
+    while node is not None and node.end_byte <= line_end:
+        if "comment" in node.type:
+            return False
+        if node.type in _STRINGS and node.start_byte < off < node.end_byte:
+            return _one_line_string(node, line_start, data)
+        if node.type != "ERROR":  # an ERROR's brackets need not pair up
+            opener = _opener_around(node, off)
+            if opener is not None:  # the innermost brackets: opened on this line, not a block's
+                return opener.start_byte >= line_start and (
+                    opener.type != "{" or node.type in _BRACE_LITERALS
+                )
+        node = node.parent
+    return False
+
+
+def _one_line_string(node: Any, line_start: int, data: bytes) -> bool:
+    """A string on the cursor line, closed, and not one of the kinds written over lines."""
+    while node.parent is not None and node.parent.type in _STRINGS:  # the whole literal
+        node = node.parent
+    parts = node.children
+    opening = data[node.start_byte : parts[0].end_byte] if parts else b""
+    return (
+        node.start_byte >= line_start
+        and not (parts and parts[-1].is_missing)
+        and not opening.endswith(_MULTI_LINE_QUOTES)
+    )
+
+
+def _opener_around(node: Any, off: int) -> Any | None:
+    """The opening bracket of a pair among the node's own children, around the cursor."""
+    opener = None
+    for child in node.children:
+        if child.end_byte <= off:
+            if child.type in _PAIRS:
+                opener = child
+        elif child.start_byte >= off:
+            if opener is None or child.type != _PAIRS[opener.type] or child.is_missing:
+                return None
+            return opener
+    return None
+
+
+def _opens_block(root: Any, end: int) -> bool | None:
+    """What the token ending at ``end`` opens (see ``cursor_syntax``)."""
+    if end == 0:
+        return None
+    token = root.descendant_for_byte_range(end - 1, end)
+    node = token
+    while node is not None:
+        if "comment" in node.type or node.type in _STRINGS:
+            return False
+        node = node.parent
+    parent = token.parent
+    if token.type != ":" or parent is None or parent.type == "ERROR":
+        return None
+    return bool(parent.type in _BLOCK_COLONS)
 
 
 def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
