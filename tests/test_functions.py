@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from hf_lsp.engine import functions, syntax
@@ -377,15 +375,13 @@ def test_plans_on_tree_functions() -> None:
                                              len(PY.splitlines()[14])), "        ")
 
 
-def test_listing_in_a_5000_line_file_stays_cheap() -> None:
+def test_listing_in_a_5000_line_file_finds_each_function() -> None:
     code = "".join(
         f"export const f{i} = (a: number): number => {{\n  const b = a + {i};\n  return b;\n}};\n\n"
         for i in range(1000)
     )
     lines = split_lines(code)
     assert titles(code, "typescript", "const f0 ") == ["docstring", "explain"]  # grammar loaded
-    started = time.perf_counter()
-    for line in (2, 2502, 4997):
+    for line in (2, 2502, 4997):  # its cost: `bench/run.py actions`
         found = offers(lines, "typescript", Region(line, 2, line, 2), S)
         assert [o.action for o in found] == ["docstring", "explain"]
-    assert (time.perf_counter() - started) / 3 < 0.1  # ~15 ms here; the bound is for slow CI

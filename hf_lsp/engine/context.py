@@ -97,7 +97,22 @@ def window(doc: Document, line: int, index: int, settings: ContextSettings) -> W
     spot = classify(before, after, previous)
     if doc.language_id:
         spot = refine(doc.language_id, prefix, suffix, spot)
+    else:
+        spot = _in_line_brackets(before, after, spot)
     return Window(prefix, suffix, spot, before, after)
+
+
+def _in_line_brackets(before: str, after: str, spot: Spot) -> Spot:
+    """Without a grammar: the user is writing the inside of brackets on this line, or not.
+
+    A `)` or `]` right after the cursor that closes a bracket opened on this line
+    (``f(|)``, ``def f(|):``, ``x[|]``) says so: the answer is the rest of this line.
+    """
+    closer = after.lstrip()[:1]
+    opener = {")": "(", "]": "["}.get(closer)
+    if opener and before.count(opener) > before.count(closer):
+        return Spot.MID_LINE
+    return spot
 
 
 def refine(language_id: str, prefix: str, suffix: str, spot: Spot) -> Spot:
@@ -121,7 +136,7 @@ def refine(language_id: str, prefix: str, suffix: str, spot: Spot) -> Spot:
         return spot  # the common case, typing at the end of a line: no parse
     found = syntax.cursor_syntax(language_id, prefix, suffix)
     if found is None:
-        return spot
+        return _in_line_brackets(before, after, spot) if closers_only else spot
     if word and found.splits_token is not None:
         return Spot.MID_WORD if found.splits_token else Spot.MID_LINE
     if closers_only and found.line_bound:
