@@ -7,8 +7,9 @@ Sections: hits (cache-hit round trip), miss (server overhead on a miss, 5k and 5
 typing (a replayed typing session at a human rhythm, with and without typing-through, with
 one answer and streamed),
 edits (1,000 incremental edits on a 1 MB file), startup (initialize answered, idle RSS,
-against a bare pygls server started the same way). Targets from issue 4 are printed beside
-each figure with the ratio figure/target.
+against a bare pygls server started the same way), syntax (in process: the cursor's spot
+decision and the code-action listing, with and without tree-sitter). Targets from issue 4
+are printed beside each figure with the ratio figure/target.
 """
 
 from __future__ import annotations
@@ -369,7 +370,59 @@ async def startup() -> None:
     line("bare pygls idle RSS", statistics.median(m for _, m in bare), "MB")
 
 
-SECTIONS = {"hits": hits, "miss": miss, "typing": typing, "edits": edits, "startup": startup}
+def _median_ms(run: Any, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+async def syntax() -> None:
+    """In process: the cursor's spot decision per keystroke, and listing code actions."""
+    from hf_lsp.engine.actions import Region, offers
+    from hf_lsp.engine.context import window
+    from hf_lsp.engine.document import Document
+    from hf_lsp.settings import Settings
+
+    settings = Settings()
+    body = "".join(f"def f{i}(a, b):\n    total = a + b * {i}\n    return total\n\n"
+                   for i in range(50))
+    print("the cursor's spot (prefix and suffix windows + decision), 1,000 times each, "
+          "a 200-line Python window")
+    cursors = {
+        "end of a line (no parse)": ("x = compute(1)", "", ""),
+        "before an auto-closed `)`": ("x = compute(", ")", ""),
+        "after a block opener": ("if ready:", "", ""),
+        "mid-word": ("x = comp", "ute(1)", ""),
+    }
+    for name, (before, after, _) in cursors.items():
+        text = body + before + after + "\n" + body
+        row = body.count("\n")
+        for language in ("python", ""):
+            doc = Document("file:///bench/spot.py", text, language)
+            window(doc, row, len(before), settings.context)  # grammar loaded
+            at = len(before)
+            took = _median_ms(lambda d=doc, r=row, c=at: [
+                window(d, r, c, settings.context) for _ in range(1000)], 3) / 1000
+            grammar = "tree-sitter" if language else "rules only"
+            line(f"{name}, {grammar}", took, "ms")
+    print("listing code actions (`offers`) in a 5,000-line file, median of 20")
+    ts = "".join(f"export const f{i} = (a: number): number => {{\n  const b = a + {i};\n"
+                 "  return b;\n}};\n\n" for i in range(1000))
+    py = "".join(f"def f{i}(a):\n    b = a + {i}\n    c = b * 2\n    return c\n\n"
+                 for i in range(1000))
+    for language, text in (("typescript", ts), ("python", py)):
+        lines = Document("file:///bench/x", text, language).lines
+        offers(lines, language, Region(2, 2, 2, 2), settings)
+        took = _median_ms(lambda ls=lines, lang=language: offers(
+            ls, lang, Region(2502, 2, 2502, 2), settings), 20)
+        line(f"{language}, cursor in a function mid-file", took, "ms")
+
+
+SECTIONS = {"hits": hits, "miss": miss, "typing": typing, "edits": edits, "startup": startup,
+            "syntax": syntax}
 
 
 async def main(names: list[str]) -> None:
