@@ -71,11 +71,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="write logs to PATH instead of stderr")
     parser.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                         help="more logs (-vv: every LSP message too)")
+    parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="only warnings and errors")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    verbose = getattr(args, "verbose", 0)
+    verbose = -1 if getattr(args, "quiet", False) else getattr(args, "verbose", 0)
     logs.setup(verbose, getattr(args, "log_file", None))
     if args.command == "complete":
         return asyncio.run(complete(args))

@@ -34,7 +34,10 @@ class RedactingFilter(logging.Filter):
 
 
 def setup(verbose: int = 0, log_file: str | None = None) -> logging.Handler:
-    """Send hf-lsp's and pygls's records to stderr or a file; return that handler."""
+    """Send hf-lsp's and pygls's records to stderr or a file; return that handler.
+
+    ``verbose``: -1 warnings only, 0 hf-lsp's info, 1 its debug, 2 everything.
+    """
     handler: logging.Handler
     if log_file:
         path = Path(log_file).expanduser()
@@ -47,8 +50,10 @@ def setup(verbose: int = 0, log_file: str | None = None) -> logging.Handler:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
-    # hf-lsp's own records: info by default (settings applied, retries), debug with -v
-    logging.getLogger("hf_lsp").setLevel(logging.DEBUG if verbose else logging.INFO)
+    # hf-lsp's own records: info by default (settings applied, retries), debug with -v,
+    # warnings only with -q (verbose -1)
+    own = logging.DEBUG if verbose > 0 else logging.INFO if verbose == 0 else logging.WARNING
+    logging.getLogger("hf_lsp").setLevel(own)
     # pygls logs every message body at INFO: only worth it at the most verbose level
     logging.getLogger("pygls").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.INFO if verbose >= 2 else logging.WARNING)

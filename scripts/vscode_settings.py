@@ -106,8 +106,8 @@ CLIENT = {
             "type": "string",
             "enum": ["warning", "info", "debug"],
             "enumDescriptions": [
-                "Only problems.",
-                "Also what the server does: settings applied, requests (`-v`).",
+                "Only problems (`-q`).",
+                "Also what the server does: settings applied, models loading, retries.",
                 "Also debugging detail and every LSP message (`-vv`).",
             ],
             "default": "info",

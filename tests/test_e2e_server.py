@@ -16,6 +16,7 @@ from conftest import (
     Starter,
     clean_env,
     inline,
+    logged,
     open_doc,
     wait_for,
 )
@@ -345,3 +346,15 @@ def test_completion_items_are_literal_snippets(text: str, snippet: str) -> None:
     from hf_lsp.handlers.completion import snippet_literal
 
     assert snippet_literal(text) == snippet
+
+
+@pytest.mark.parametrize(("args", "info"), [(["-q"], False), ([], True)], ids=["quiet", "default"])
+async def test_quiet_logs_only_problems(
+    start: Starter, hf: FakeInferenceServer, args: list[str], info: bool
+) -> None:
+    hf.fault(MODEL, Fault.status(404, {"error": "Model not found"}))
+    client = await start({"url": hf.base_url}, args=[*args, "--log-file", "/dev/null"])
+    uri = open_doc(client, SOURCE)
+    assert await inline(client, uri, 1, 4) == []
+    await wait_for(lambda: logged(client, "404"))  # a problem is logged either way
+    assert bool(logged(client, "settings applied")) is info

@@ -100,7 +100,7 @@ export function readClientSettings(config: ConfigurationLike): ClientSettings {
 
 /** hf-lsp's own arguments for a log level (the language client appends `--stdio`). */
 export function logArgs(level: LogLevel): string[] {
-  return level === 'warning' ? [] : level === 'debug' ? ['-vv'] : ['-v'];
+  return level === 'warning' ? ['-q'] : level === 'debug' ? ['-vv'] : [];
 }
 
 /** With automatic suggestions off, only an explicit trigger (Alt+\, the command) asks. */

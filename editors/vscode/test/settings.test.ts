@@ -99,8 +99,8 @@ test('client settings: blank paths are unset, unknown log levels are info', () =
     autoSuggest: false,
     logLevel: 'info',
   });
-  assert.deepEqual(logArgs('warning'), []);
-  assert.deepEqual(logArgs('info'), ['-v']);
+  assert.deepEqual(logArgs('warning'), ['-q']);
+  assert.deepEqual(logArgs('info'), []);
   assert.deepEqual(logArgs('debug'), ['-vv']);
 });
 
