@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hf_lsp.engine import functions, syntax
+from hf_lsp.engine.action_output import edit_text
 from hf_lsp.engine.actions import Region, offers, plan
 from hf_lsp.engine.document import split_lines
 from hf_lsp.engine.functions import Function, find_function
@@ -385,3 +386,30 @@ def test_listing_in_a_5000_line_file_finds_each_function() -> None:
     for line in (2, 2502, 4997):  # its cost: `bench/run.py actions`
         found = offers(lines, "typescript", Region(line, 2, line, 2), S)
         assert [o.action for o in found] == ["docstring", "explain"]
+
+
+ONE_LINE_STUB = """\
+class Shape:
+    def area(self) -> float: ...
+
+    def name(self) -> str:
+        return "shape"
+"""
+
+
+@pytest.mark.parametrize("grammar", [True, False], ids=["tree", "patterns"])
+def test_implementing_a_one_line_stub_replaces_what_follows_its_colon(
+    grammar: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not grammar:
+        monkeypatch.setattr(syntax, "_parsers", {})
+        monkeypatch.setattr(syntax, "_unavailable", {"python"})
+    lines = split_lines(ONE_LINE_STUB)
+    p = plan("implement", lines, "python", Region(1, 8, 1, 8), S)
+    assert p.target == Region(1, len("    def area(self) -> float:"), 1, len(lines[1].rstrip()))
+    text = edit_text(p, "return self.width * self.height\n", chat=False)
+    assert text is not None
+    head = lines[1][: p.target.start_index]
+    result = "".join(lines[:1]) + head + text + "\n" + "".join(lines[2:])
+    compile(result, "shape.py", "exec")  # valid Python: the `...` is gone
+    assert "    def area(self) -> float:\n        return self.width * self.height\n" in result

@@ -366,6 +366,10 @@ def _plan_implement(
         at, close = head.index("{") + 1, head.rindex("}")
         return _make(lines, Region(f.header_last, at, f.header_last, close), edit_head="\n",
                      trail="\n" + f.indent, **shared)
+    if f.inline_body is not None:  # `def f(): ...`: the body replaces what follows the colon
+        head = line_text(lines, f.header_last)
+        return _make(lines, Region(f.header_last, f.inline_body, f.header_last, len(head)),
+                     edit_head="\n", **shared)
     if f.body_first > f.body_last:  # nothing after the header (and docstring): insert
         return _make(lines, _end_of(lines, f.body_first - 1), edit_head="\n", **shared)
     return _make(lines, _full_lines(lines, f.body_first, f.body_last), **shared)

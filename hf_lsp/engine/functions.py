@@ -48,6 +48,7 @@ class Function:
     has_doc: bool
     stub: bool
     inline_braces: bool = False  # `fn f() {}` on one line
+    inline_body: int | None = None  # `def f(): ...`: where the body starts on the header line
 
 
 def line_text(lines: Sequence[str], i: int) -> str:
@@ -283,8 +284,10 @@ def _python_from_tree(
     statements = body.named_children
     if body.start_point[0] == header_last:  # `def f(): ...`
         text = _flat(body)
+        after_colon = len(line_text(lines, header_last)[: body.start_point[1]].rstrip())
         return Function(first, header_last, header_last + 1, header_last, None, indent,
-                        indent + "    ", False, text in ("...", "pass"))
+                        indent + "    ", False, text in ("...", "pass"),
+                        inline_body=after_colon)
     has_doc = False
     body_first = header_last + 1
     head = statements[0] if statements else None
@@ -315,6 +318,7 @@ _BRACE_DEF = re.compile(
     r"(?:fn\s+\w+|function\s*\*?\s*\w*|func\s+(?:\([^)]*\)\s*)?\w+|"
     r"[\w<>\[\]:*&,\s]+?\s+[*&]?\w+(?:::\w+)*\s*\(|\w+\s*\()"
 )
+_PY_INLINE_STUB = re.compile(r":\s*(?:\.\.\.|pass)$")  # `def f(): ...`
 _NOT_A_FUNCTION = re.compile(r"^\s*(?:if|for|while|switch|catch|else|do|return|match|loop)\b")
 _PY_STUB = re.compile(
     r"^(?:pass|\.\.\.|raise\s+NotImplementedError(?:\(.*\))?|#.*|return)$"
@@ -369,7 +373,7 @@ def _python_function(lines: Sequence[str], start: int) -> Function | None:
     for i in range(start, min(len(lines), start + 40)):
         text = re.sub(r"#.*$", "", line_text(lines, i)).rstrip()
         depth += sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
-        if depth <= 0 and text.endswith(":"):
+        if depth <= 0 and (text.endswith(":") or _PY_INLINE_STUB.search(text)):
             header_last = i
             break
     if header_last is None:
@@ -403,10 +407,13 @@ def _python_function(lines: Sequence[str], start: int) -> Function | None:
         body_first = j + 1
         statements = [k for k in statements if k >= body_first]
     stub = not after_colon and _python_stub([line_text(lines, k).strip() for k in statements])
-    if after_colon and after_colon in ("...", "pass"):
-        stub = True
+    inline = None
+    if after_colon:
+        stub = after_colon in ("...", "pass")
+        inline = len(head.rsplit(":", 1)[0]) + 1 if stub else None
     return Function(start, header_last, body_first, last, None, indent,
-                    _body_indent(lines, header_last + 1, last, indent), has_doc, stub)
+                    _body_indent(lines, header_last + 1, last, indent), has_doc, stub,
+                    inline_body=inline)
 
 
 def _brace_function(lines: Sequence[str], start: int) -> Function | None:
