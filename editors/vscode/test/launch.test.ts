@@ -11,7 +11,7 @@ function probe(executables: string[], withHfLsp: string[], path: Record<string, 
   };
 }
 
-const none: ClientSettings = { serverPath: null, pythonPath: null, autoSuggest: true, logLevel: 'warning' };
+const none: ClientSettings = { serverPath: null, pythonPath: null, autoSuggest: true, logLevel: 'info' };
 const where: Candidates = { editorPythons: [], workspaceFolders: ['/ws'], platform: 'linux' };
 
 test('hfLsp.serverPath is used as it is, with the log flags', async () => {
