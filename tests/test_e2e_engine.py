@@ -91,15 +91,22 @@ async def editor_cancels(client: LanguageClient, request: asyncio.Future[Any], m
         await asyncio.wait_for(request, 5)
 
 
+async def keystroke_while_streaming(start: Starter, server: FakeBackend, typed: str
+                                    ) -> tuple[LanguageClient, str]:
+    """Ask at the end of SOURCE, then type ``typed`` while the answer streams, as an editor
+    does: send the change, cancel the request, (the caller) ask again."""
+    client = await start({"backend": "tgi", "url": server.base_url, **QUIET})
+    uri = open_doc(client, SOURCE)
+    first = cancellable_inline(client, uri, 1, 4, "first")
+    await wait_for(lambda: server.active == 1)
+    type_text(client, uri, 2, 1, 4, typed)
+    await editor_cancels(client, first, "first")
+    return client, uri
+
+
 async def test_typing_through_a_suggestion_still_streaming(start: Starter) -> None:
     with FakeBackend("tgi", "return a + b\n", chunk_delay=0.25) as server:
-        client = await start({"backend": "tgi", "url": server.base_url, **QUIET})
-        uri = open_doc(client, SOURCE)
-        first = cancellable_inline(client, uri, 1, 4, "first")
-        await wait_for(lambda: server.active == 1)
-        # the keystroke: the editor sends the change, cancels the shown request, asks again
-        type_text(client, uri, 2, 1, 4, "ret")
-        await editor_cancels(client, first, "first")
+        client, uri = await keystroke_while_streaming(start, server, "ret")
         items = await inline(client, uri, 1, 7)
         assert [i.insert_text for i in items] == ["urn a + b"]
         assert len(server.generation_requests()) == 1
@@ -111,12 +118,7 @@ async def test_typing_through_a_suggestion_still_streaming(start: Starter) -> No
 
 async def test_typing_past_what_is_streaming_asks_afresh(start: Starter) -> None:
     with FakeBackend("tgi", "return a + b\n", chunk_delay=0.25) as server:
-        client = await start({"backend": "tgi", "url": server.base_url, **QUIET})
-        uri = open_doc(client, SOURCE)
-        first = cancellable_inline(client, uri, 1, 4, "first")
-        await wait_for(lambda: server.active == 1)
-        type_text(client, uri, 2, 1, 4, "x = ")
-        await editor_cancels(client, first, "first")
+        client, uri = await keystroke_while_streaming(start, server, "x = ")
         second = asyncio.ensure_future(inline(client, uri, 1, 8))
         await wait_for(lambda: server.closed_early == 1)  # the first stream, at "return"
         await second

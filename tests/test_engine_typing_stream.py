@@ -83,6 +83,19 @@ async def cancelled(task: asyncio.Task[Outcome]) -> None:
         await task
 
 
+async def cancelled_after_the_first_chunk(**settings: Any
+                                         ) -> tuple[GatedStream, CompletionEngine, Document]:
+    """A request whose stream has sent "return", cancelled by the editor."""
+    backend = GatedStream(["return", " a + b", "\n"])
+    e = engine(backend, **settings)
+    doc = Document("file:///a.py", SOURCE, "python")
+    first = asyncio.ensure_future(e.complete(doc, 1, 4))
+    backend.release(1)
+    await until(lambda: backend.sent == 1)
+    await cancelled(first)
+    return backend, e, doc
+
+
 async def test_typing_what_is_streaming_answers_from_the_stream() -> None:
     backend = GatedStream(["return", " a", " + b", "\n"])
     e = engine(backend)
@@ -145,13 +158,7 @@ async def test_a_stream_the_user_stopped_typing_into_is_closed_after_a_grace(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(completion, "ADOPT_GRACE", 0.05)
-    backend = GatedStream(["return", " a + b", "\n"])
-    e = engine(backend)
-    doc = Document("file:///a.py", SOURCE, "python")
-    first = asyncio.ensure_future(e.complete(doc, 1, 4))
-    backend.release(1)
-    await until(lambda: backend.sent == 1)
-    await cancelled(first)
+    backend, e, doc = await cancelled_after_the_first_chunk()
     await asyncio.sleep(0.01)
     assert backend.closed == 0  # still open for a keystroke that types through it
     await until(lambda: backend.closed == 1)
@@ -159,13 +166,7 @@ async def test_a_stream_the_user_stopped_typing_into_is_closed_after_a_grace(
 
 
 async def test_a_stream_that_ends_in_its_grace_is_kept_for_typing_through() -> None:
-    backend = GatedStream(["return", " a + b", "\n"])
-    e = engine(backend)
-    doc = Document("file:///a.py", SOURCE, "python")
-    first = asyncio.ensure_future(e.complete(doc, 1, 4))
-    backend.release(1)
-    await until(lambda: backend.sent == 1)
-    await cancelled(first)
+    backend, e, doc = await cancelled_after_the_first_chunk()
     backend.release(2)
     await until(lambda: backend.finished == 1)
     await asyncio.sleep(0)
@@ -192,13 +193,7 @@ async def test_a_request_still_in_its_debounce_is_not_adopted() -> None:
 
 
 async def test_without_typing_through_a_cancelled_stream_closes_at_once() -> None:
-    backend = GatedStream(["return", " a + b", "\n"])
-    e = engine(backend, suggestions={"typingThrough": False})
-    doc = Document("file:///a.py", SOURCE, "python")
-    first = asyncio.ensure_future(e.complete(doc, 1, 4))
-    backend.release(1)
-    await until(lambda: backend.sent == 1)
-    await cancelled(first)
+    backend, _, _ = await cancelled_after_the_first_chunk(suggestions={"typingThrough": False})
     await until(lambda: backend.closed == 1, timeout=0.5)
 
 
