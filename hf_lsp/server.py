@@ -138,6 +138,33 @@ class HfLanguageServer(LanguageServer):
         kind = _MESSAGE_TYPES.get(level, types.MessageType.Info)
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
+    def start_tcp(self, host: str, port: int) -> None:
+        """Serve over TCP, reading frames as on stdio (a broken frame costs only itself)."""
+        from threading import Event
+
+        from pygls.io_ import run_async
+
+        from hf_lsp.framing import AsyncResync
+
+        self._stop_event = stop = Event()
+
+        async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(writer)
+            await run_async(stop_event=stop, reader=AsyncResync(reader),
+                            protocol=self.protocol, logger=log,
+                            error_handler=self.report_server_error)
+            self.shutdown()  # type: ignore[no-untyped-call]
+
+        async def serve() -> None:
+            self._server = await asyncio.start_server(connected, host, port)
+            async with self._server:
+                await self._server.serve_forever()
+
+        try:
+            asyncio.run(serve())
+        except asyncio.CancelledError:  # shutdown closed the listening socket
+            pass
+
     def run_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run a background coroutine, keep a reference, and log what it raises."""
         task = asyncio.ensure_future(coro)

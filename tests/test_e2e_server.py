@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -292,7 +295,9 @@ def _frame(message: dict[str, object]) -> bytes:
     return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
-def test_tcp_mode(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def tcp_connection(tmp_path: Path) -> Iterator[socket.socket]:
+    """hf-lsp started with ``--tcp`` on a free loopback port, and a connection to it."""
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "hf_lsp", "--tcp", "--host", "127.0.0.1", "--port", str(port)],
@@ -304,23 +309,43 @@ def test_tcp_mode(tmp_path: Path) -> None:
                 conn = socket.create_connection(("127.0.0.1", port), timeout=10)
                 break
             except OSError:
-                import time
-
                 time.sleep(0.05)
         else:
             raise AssertionError("hf-lsp did not listen")
         with conn:
-            conn.sendall(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                                 "params": {"capabilities": {}}}))
-            data = b""
-            while b"serverInfo" not in data:
-                chunk = conn.recv(65536)
-                assert chunk, "connection closed"
-                data += chunk
-        assert b'"inlineCompletionProvider"' in data and b'"hf-lsp"' in data
+            yield conn
     finally:
         proc.kill()
         proc.wait(10)
+
+
+def _read_until(conn: socket.socket, marker: bytes) -> bytes:
+    data = b""
+    while marker not in data:
+        chunk = conn.recv(65536)
+        assert chunk, "connection closed"
+        data += chunk
+    return data
+
+
+def test_tcp_mode(tmp_path: Path) -> None:
+    with tcp_connection(tmp_path) as conn:
+        conn.sendall(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                             "params": {"capabilities": {}}}))
+        data = _read_until(conn, b"serverInfo")
+    assert b'"inlineCompletionProvider"' in data and b'"hf-lsp"' in data
+
+
+def test_tcp_mode_reads_on_after_a_broken_frame(tmp_path: Path) -> None:
+    with tcp_connection(tmp_path) as conn:
+        conn.sendall(_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                             "params": {"capabilities": {}}}))
+        _read_until(conn, b"serverInfo")
+        conn.sendall(_frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+        conn.sendall(b"Content-Length: abc\r\n\r\n{}")
+        conn.sendall(_frame({"jsonrpc": "2.0", "id": 2, "method": "hfLsp/status",
+                             "params": {}}))
+        assert b'"backendCalls"' in _read_until(conn, b'"backendCalls"')
 
 
 async def test_the_token_does_not_follow_a_redirect(start: Starter) -> None:
