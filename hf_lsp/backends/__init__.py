@@ -32,15 +32,8 @@ def make_backend(
     on_exchange: Exchange | None = None,
 ) -> Backend:
     """The adapter for ``settings.backend``, with its own long-lived HTTP client."""
-    network = settings.network
-    connection = Connection(
-        endpoint=settings.endpoint(),
-        token=token,
-        timeout=settings.request_timeout,
-        connect_timeout=network.connect_timeout,
-        proxy=network.proxy,
-        ca_bundle=network.ca_bundle,
-        tls_verify=network.tls_verify,
+    connection = Connection.reaching(
+        settings.endpoint(), settings.network, token=token, timeout=settings.request_timeout,
         verbatim=settings.verbatim,
     )
     adapter = ADAPTERS[settings.backend]

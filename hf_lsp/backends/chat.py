@@ -85,14 +85,7 @@ def make_chat_backend(
     settings: Settings, token: str | None, transport: httpx.AsyncBaseTransport | None = None
 ) -> ChatBackend:
     """A chat backend for ``chat_settings(...)``, with its own HTTP client."""
-    network = settings.network
-    connection = Connection(
-        endpoint=settings.endpoint(),
-        token=token,
-        timeout=settings.request_timeout,
-        connect_timeout=network.connect_timeout,
-        proxy=network.proxy,
-        ca_bundle=network.ca_bundle,
-        tls_verify=network.tls_verify,
+    connection = Connection.reaching(
+        settings.endpoint(), settings.network, token=token, timeout=settings.request_timeout
     )
     return ChatBackend(connection, transport=transport, request_body=settings.request_body)

@@ -17,13 +17,7 @@ TIMEOUT = 60.0
 
 def download(url: str, path: str, network: Network) -> None:
     """GET ``url`` into the file ``path``; raise on an error status or a body over the cap."""
-    connection = Connection(
-        endpoint=url,
-        connect_timeout=network.connect_timeout,
-        proxy=network.proxy,
-        ca_bundle=network.ca_bundle,
-        tls_verify=network.tls_verify,
-    )
+    connection = Connection.reaching(url, network)
     with httpx.Client(
         headers={"User-Agent": USER_AGENT},
         timeout=httpx.Timeout(TIMEOUT, connect=network.connect_timeout),

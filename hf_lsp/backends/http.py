@@ -35,6 +35,7 @@ from hf_lsp.errors import (
     TransportError,
 )
 from hf_lsp.redact import redact
+from hf_lsp.settings import Network
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,15 @@ class Connection:
     ca_bundle: str | None = None
     tls_verify: bool = True
     verbatim: bool = False
+
+    @classmethod
+    def reaching(
+        cls, endpoint: str, network: Network, *, token: str | None = None,
+        timeout: float = 30.0, verbatim: bool = False,
+    ) -> Connection:
+        """A connection to ``endpoint`` through the ``network`` settings."""
+        return cls(endpoint, token, timeout, network.connect_timeout, network.proxy,
+                   network.ca_bundle, network.tls_verify, verbatim)
 
 
 def make_client(
