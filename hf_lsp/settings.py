@@ -764,13 +764,6 @@ def _article(name: str) -> str:
     return name
 
 
-    words = {"Parameters": "an object", "Options": "an object", "Fim": "an object",
-             "Context": "an object", "MaxNewTokens": "an object", "Cache": "an object",
-             "Debounce": "an object", "Suggestions": "an object", "Tokens": "an object",
-             "CrossFile": "an object"}
-    return words.get(name, name)
-
-
 def parse_settings(data: Any) -> Settings:
     """Build validated settings from the JSON an editor sent (``None`` means all defaults)."""
     if data is None:

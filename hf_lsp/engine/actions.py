@@ -42,7 +42,6 @@ REFACTOR_REWRITE = "refactor.rewrite"
 HASH_COMMENT = {"python", "shellscript", "sh", "bash", "ruby", "perl", "r", "yaml", "toml",
                 "elixir", "julia", "nim", "makefile", "dockerfile", "powershell"}
 DASH_COMMENT = {"lua", "sql", "haskell", "elm", "ada"}
-INDENT_BLOCKS = {"python", "nim", "yaml"}
 
 
 def comment_marker(language: str) -> str:

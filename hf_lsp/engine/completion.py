@@ -32,7 +32,7 @@ from hf_lsp.engine.persistent import PersistentCache, default_path
 from hf_lsp.engine.postprocess import Cleanup, clean, clean_with_range
 from hf_lsp.engine.prompts import COMMON_SPECIAL, FimTemplate, custom_template, template_for
 from hf_lsp.engine.tokens import Counters, fit, plan
-from hf_lsp.engine.typing_through import Shown, remainders, snapshot, typed_since
+from hf_lsp.engine.typing_through import Shown, remainders, rest_after, snapshot, typed_since
 from hf_lsp.errors import (
     AuthError,
     BackendError,
@@ -120,6 +120,16 @@ class Flight:
         self.streamed = text
         self.changed.set()
 
+    def join(self) -> None:
+        """One more request waits for the answer: a lingering stream stays open."""
+        self.owners += 1
+        self.stop_lingering()
+
+    def stop_lingering(self) -> None:
+        if self.linger is not None:
+            self.linger.cancel()
+            self.linger = None
+
 
 @dataclass
 class Figures:
@@ -192,7 +202,6 @@ class CompletionEngine:
         self.rhythm = self._rhythm(settings)
         self._shown: dict[str, Shown] = {}
         self._pending: dict[str, Flight] = {}
-        self._superseded: set[Flight] = set()
         self._issued: OrderedDict[str, bool] = OrderedDict()  # id → shown already
         self._ids = itertools.count(1)
         # a cache hit needs no second clean-up: the same answer for the same request
@@ -532,10 +541,7 @@ class CompletionEngine:
         if not typed:
             return None
         typed = typed.replace("\r\n", "\n")
-        flight.owners += 1
-        if flight.linger is not None:
-            flight.linger.cancel()
-            flight.linger = None
+        flight.join()
         try:
             while not flight.task.done():
                 if flight.streamed.startswith(typed):
@@ -557,9 +563,8 @@ class CompletionEngine:
         finally:
             self._release(flight)
         seen = self._settle(flight, generation, from_cache)
-        rest = [(t[len(typed) :], r) for t, r in seen.items() if t.startswith(typed)]
-        rest = [(t, r) for t, r in rest if t.strip()]
-        if not rest:
+        rest = rest_after(tuple(seen), tuple(seen.values()), typed)
+        if not rest:  # it said something else after all, or has been typed out in full
             return None
         return self._through(rest, line, index, started, flight)
 
@@ -574,10 +579,7 @@ class CompletionEngine:
         s = self.settings
         current = self._pending.get(doc.uri)
         if current is not None and current.key == key and not current.task.done():
-            current.owners += 1
-            if current.linger is not None:
-                current.linger.cancel()
-                current.linger = None
+            current.join()
             return current
         streams = s.streaming and request.parameters.get("num_return_sequences", 1) == 1
         flight = Flight(key, snapshot(doc, line, index, (), ()), request, win, doc.language_id,
@@ -618,9 +620,7 @@ class CompletionEngine:
     def _landed(self, flight: Flight) -> None:
         """The call has ended; a stream that outlived its request keeps its suggestion."""
         flight.changed.set()
-        if flight.linger is not None:
-            flight.linger.cancel()
-            flight.linger = None
+        flight.stop_lingering()
         uri = flight.anchor.uri
         if self._pending.get(uri) is not flight:
             return

@@ -8,6 +8,7 @@ until a fresh suggestion replaces it, so backspacing back towards it works too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hf_lsp.engine.document import Document
@@ -88,9 +89,19 @@ def remainders(shown: Shown, doc: Document, line: int, index: int) -> list[tuple
     typed = typed.replace("\r\n", "\n")
     if not typed:
         return None  # the same cursor again: the cache answers that, and counts it
+    return rest_after(shown.texts, shown.replaced, typed)
+
+
+def rest_after(
+    texts: Sequence[str], replaced: Sequence[int], typed: str
+) -> list[tuple[str, int]] | None:
+    """What is left of each suggestion that begins with ``typed``, with what it replaces.
+
+    ``None``: none begins so; an empty list: those that do have been typed out in full.
+    """
     out = [
-        (text[len(typed) :], replaced)
-        for text, replaced in zip(shown.texts, shown.replaced, strict=True)
+        (text[len(typed) :], r)
+        for text, r in zip(texts, replaced, strict=True)
         if text.startswith(typed)
     ]
     if not out:
