@@ -22,7 +22,6 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
@@ -30,6 +29,7 @@ from hf_server import (
     FakeInferenceServer,
     Fault,
     Recorded,
+    Serving,
     _Handler,
     _HTTPServer,
     _is_int,
@@ -1289,7 +1289,7 @@ class _BackendHandler(_Handler):
 # -- the public class -----------------------------------------------------------------------------
 
 
-class FakeBackend:
+class FakeBackend(Serving):
     """A loopback server speaking one self-hosted completion API; a context manager."""
 
     def __init__(
@@ -1332,17 +1332,6 @@ class FakeBackend:
 
     def stop(self) -> None:
         self._engine.stop()
-
-    def __enter__(self) -> FakeBackend:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- configuration and inspection --------------------------------------------------------
 

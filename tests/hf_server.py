@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import unquote, urlsplit
 
 _MODEL_PATH = re.compile(r"^/(?:hf-inference/)?models/(?P<model>[^/]+(?:/[^/]+)?)/?$")
@@ -243,7 +243,28 @@ def _wants_wait(headers: Mapping[str, str], body: Mapping[str, Any]) -> bool:
     return options.get("wait_for_model") is True or headers.get("x-wait-for-model") == "true"
 
 
-class FakeInferenceServer:
+class Serving:
+    """A loopback server used as a context manager: started on entry, stopped on exit."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class FakeInferenceServer(Serving):
     """A threaded HTTP server on 127.0.0.1 that answers like the HF Inference API."""
 
     DEFAULT_MAX_NEW_TOKENS = 8
@@ -296,17 +317,6 @@ class FakeInferenceServer:
         self._httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeInferenceServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- public configuration and inspection -----------------------------------------------
 

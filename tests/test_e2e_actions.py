@@ -302,18 +302,24 @@ async def test_cancel_request_on_the_command_closes_the_backend_request(
     assert editor.applied == [] and editor.texts[uri] == SOURCE
 
 
-async def test_an_edit_elsewhere_during_generation_moves_the_result(
-    start: Starter, hf: FakeInferenceServer
-) -> None:
+async def implement_while_editing(start: Starter, hf: FakeInferenceServer, typed: str
+                                  ) -> tuple[Editor, str, Any]:
+    """Run "Implement" on SOURCE's stub; while the model writes, the text becomes ``typed``."""
     hf.fault(MODEL, Fault.delay(0.6))
     answer(hf, "return a * b\n")
     editor, uri = await editor_for(start, hf)
     _, future = editor.send(command_argument(titled(await editor.actions(uri, 7, 4),
                                                     "Implement")))
     await wait_for(lambda: hf.active)
-    typed = SOURCE.replace("import math\n", "import math\nimport os\nimport sys\n") + "y = 2\n"
     editor.change(uri, typed)
-    result = await future
+    return editor, uri, await future
+
+
+async def test_an_edit_elsewhere_during_generation_moves_the_result(
+    start: Starter, hf: FakeInferenceServer
+) -> None:
+    typed = SOURCE.replace("import math\n", "import math\nimport os\nimport sys\n") + "y = 2\n"
+    editor, uri, result = await implement_while_editing(start, hf, typed)
     assert result["status"] == "applied" and result["line"] == 11
     assert editor.texts[uri] == typed.replace("    pass\n", "    return a * b\n")
 
@@ -321,15 +327,8 @@ async def test_an_edit_elsewhere_during_generation_moves_the_result(
 async def test_an_edit_in_the_target_during_generation_is_not_overwritten(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    hf.fault(MODEL, Fault.delay(0.6))
-    answer(hf, "return a * b\n")
-    editor, uri = await editor_for(start, hf)
-    _, future = editor.send(command_argument(titled(await editor.actions(uri, 7, 4),
-                                                    "Implement")))
-    await wait_for(lambda: hf.active)
     typed = SOURCE.replace("    pass\n", "    return b * a\n")
-    editor.change(uri, typed)
-    result = await future
+    editor, uri, result = await implement_while_editing(start, hf, typed)
     assert result == {"status": "not-applied", "reason": "changed", "mode": "fim",
                       "fromCache": False, "answers": 1}
     assert editor.applied == [] and editor.texts[uri] == typed

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import MODEL, Starter, inline, logged, open_doc, wait_for
 from fake_backends import FakeBackend
-from hf_server import FakeInferenceServer, FakeModel
+from hf_server import FakeInferenceServer, FakeModel, Serving
 from pytest_lsp import LanguageClient
 
 SOURCE = "def add(a, b):\n    \n"
@@ -152,7 +152,7 @@ def build_tokenizer(path: Path) -> bytes:
     return path.read_bytes()
 
 
-class FileServer:
+class FileServer(Serving):
     """A loopback server of one file, behind a Hub-like redirect; it records every GET."""
 
     def __init__(self, body: bytes | None) -> None:
@@ -184,11 +184,11 @@ class FileServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> FileServer:
+    def start(self) -> FileServer:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
 
