@@ -315,10 +315,18 @@ class LongGeneration:
     """Continuing a generation that stopped at the length limit of one request."""
 
     max_total_new_tokens: int = _setting(
-        1024, "Tokens in all, across continued requests.", lo=1, hi=32_768
+        2048,
+        "Tokens in all, across continued requests. No more is asked once the code is whole "
+        "(its scope closed); a budget that stops it first keeps the last complete line.",
+        lo=1,
+        hi=32_768,
     )
     max_total_time: float = _setting(
-        120.0, "Seconds in all, across continued requests.", lo=1, hi=3600
+        60.0,
+        "Seconds in all, across continued requests (keep it below `actions.maxTime`, which "
+        "abandons the whole action).",
+        lo=1,
+        hi=3600,
     )
 
 

@@ -12,18 +12,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hf_lsp.engine.action_output import edit_text, explanation
 from hf_lsp.engine.action_prompts import chat_messages, choose_mode, fim_parts
-from hf_lsp.engine.actions import Plan
+from hf_lsp.engine.actions import CUSTOM, Plan
 from hf_lsp.engine.completion import CompletionEngine
 from hf_lsp.engine.context import path_header
 from hf_lsp.engine.generation import Generation, GenerationRequest
 from hf_lsp.engine.postprocess import without
 from hf_lsp.engine.prompts import COMMON_SPECIAL
-from hf_lsp.settings import Settings
+from hf_lsp.engine.units import Unit
+from hf_lsp.settings import SECTION, Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class ActionAnswer:
     mode: str
     from_cache: bool
     request: GenerationRequest
+    stopped: tuple[str, str] | None = None  # the settings of a budget that cut it short, and
+    # the message that says so
 
 
 def _parameters(settings: Settings, plan: Plan, stops: tuple[str, ...], n: int) -> dict[str, Any]:
@@ -101,14 +104,24 @@ def build_request(
     ), mode
 
 
+def unit_for(plan: Plan, request: GenerationRequest, mode: str) -> Unit:
+    """What tells a long generation for ``plan`` that its code is whole."""
+    return Unit(plan.language, request.prefix, plan.indent, insert=plan.output == "insert",
+                chat=mode == "chat")
+
+
 async def generate(
-    engine: CompletionEngine, request: GenerationRequest, on_progress: Progress | None = None
+    engine: CompletionEngine,
+    request: GenerationRequest,
+    on_progress: Progress | None = None,
+    unit: Unit | None = None,
 ) -> tuple[Generation, bool]:
     """One action's generation, from the engine's cache when the same request was answered.
 
     Longer than one request may ask for (the serverless API's 250 tokens): continued with
-    :meth:`CompletionEngine.generate_long`. Otherwise one request, streamed when the
-    settings stream, with ``on_progress`` told the text so far.
+    :meth:`CompletionEngine.generate_long` until ``unit`` finds the code whole. Otherwise one
+    request, streamed when the settings stream, with ``on_progress`` told the text so far. An
+    answer a budget stopped is cut back to its last complete line and not cached.
     """
     wanted = int(request.parameters.get("max_new_tokens", 0))
     cap = engine.backend.max_new_tokens_cap
@@ -117,7 +130,7 @@ async def generate(
 
     async def compute() -> Generation:
         if cap is not None and wanted > cap and n == 1:
-            return await engine.generate_long(request, wanted, on_progress)
+            return await engine.generate_long(request, wanted, on_progress, unit)
         if cap is not None and wanted > cap:
             current = request.with_parameters(max_new_tokens=cap)
         else:
@@ -131,12 +144,44 @@ async def generate(
         generation = await engine._generate(current, seen, max_wait=RATE_LIMIT_WAIT)
         if on_progress is not None and generation.texts:
             on_progress(generation.texts[0])  # an answer that came in one piece
+        if generation.finish_reason in ("length", "max_tokens") and unit is not None:
+            ended = [unit.end(t) for t in generation.texts]
+            if all(end is not None for end in ended):
+                return replace(generation, texts=tuple(
+                    t[:end] for t, end in zip(generation.texts, ended, strict=True)))
+            kept = tuple(unit.whole(t) for t in generation.texts)
+            return replace(generation, texts=kept, partial=True, limit="tokens")
         return generation
 
     generation, from_cache = await engine.cache.get_or_compute(
         key, compute, keep=lambda g: bool(g.texts) and not g.partial
     )
     return generation, from_cache
+
+
+def stopped_message(plan: Plan, settings: Settings, generation: Generation, long: bool
+                    ) -> tuple[str, str] | None:
+    """When a budget stopped the answer: the settings that raise it, and the message.
+
+    The message tells the user which budget it was and which setting raises it.
+    """
+    if generation.limit is None:
+        return None
+    name = "custom[…]" if plan.action == CUSTOM else plan.action
+    own = f"{SECTION}.actions.{name}.maxNewTokens"
+    whole = f"{SECTION}.longGeneration.maxTotalNewTokens"
+    total = settings.long_generation.max_total_new_tokens
+    if generation.limit == "time":
+        names = [f"{SECTION}.longGeneration.maxTotalTime"]
+        amount = f"{settings.long_generation.max_total_time:g} s"
+    else:
+        names = [own] if not long or plan.max_new_tokens <= total else []
+        names += [whole] if long and plan.max_new_tokens >= total else []
+        amount = f"{min(plan.max_new_tokens, total) if long else plan.max_new_tokens} tokens"
+    joined = " and ".join(names)
+    return joined, (f"hf-lsp: {plan.title}: stopped at {amount} ({joined}) before the code "
+                    f"was complete; the answer was kept up to its last complete line. Raise "
+                    f"{joined} to let it write more.")
 
 
 def answers(plan: Plan, generation: Generation, mode: str, engine: CompletionEngine
@@ -171,5 +216,9 @@ async def run(
     used = chat_engine() if mode == "chat" else engine
     log.info("%s: asking %s (%s, max_new_tokens %s)", plan.title, request.model, mode,
              request.parameters.get("max_new_tokens"))
-    generation, from_cache = await generate(used, request, on_progress)
-    return ActionAnswer(answers(plan, generation, mode, used), mode, from_cache, request)
+    generation, from_cache = await generate(used, request, on_progress,
+                                            unit_for(plan, request, mode))
+    cap = used.backend.max_new_tokens_cap
+    long = cap is not None and int(request.parameters.get("max_new_tokens", 0)) > cap
+    stopped = stopped_message(plan, settings, generation, long)
+    return ActionAnswer(answers(plan, generation, mode, used), mode, from_cache, request, stopped)

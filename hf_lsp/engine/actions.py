@@ -24,14 +24,15 @@ EXPLAIN = "explain"
 CUSTOM = "custom"
 BUILT_IN = (GENERATE, IMPLEMENT, DOCSTRING, FIX, REWRITE, EXPLAIN)
 
+# sized for whole units of code: a long answer stops where its code is whole (engine/units.py)
 DEFAULT_MAX_NEW_TOKENS = {
-    GENERATE: 512,
-    IMPLEMENT: 768,
+    GENERATE: 2048,
+    IMPLEMENT: 2048,
     DOCSTRING: 160,
-    FIX: 256,
-    REWRITE: 768,
+    FIX: 512,
+    REWRITE: 2048,
     EXPLAIN: 400,
-    CUSTOM: 512,
+    CUSTOM: 2048,
 }
 
 # code action kinds, as LSP names them

@@ -33,6 +33,7 @@ from hf_lsp.engine.postprocess import Cleanup, clean, clean_with_range
 from hf_lsp.engine.prompts import COMMON_SPECIAL, FimTemplate, custom_template, template_for
 from hf_lsp.engine.tokens import Counters, fit, plan
 from hf_lsp.engine.typing_through import Shown, remainders, rest_after, snapshot, typed_since
+from hf_lsp.engine.units import Unit
 from hf_lsp.errors import (
     AuthError,
     BackendError,
@@ -872,12 +873,17 @@ class CompletionEngine:
         request: GenerationRequest,
         max_total_new_tokens: int | None = None,
         on_progress: Callable[[str], None] | None = None,
+        unit: Unit | None = None,
     ) -> Generation:
         """A generation that may need several requests: continue while one stops at its length.
 
         Each request asks for at most what the backend allows (the serverless API's 250);
         the total is bounded by ``longGeneration.maxTotalNewTokens`` and ``maxTotalTime``.
-        Raises the backend's error if the first request fails; later failures keep the text.
+        No request is made once ``unit`` finds the code written so far whole (the text is cut
+        where it ends). When a budget stops the generation first, the text is cut back to its
+        last complete line (``unit.whole``) and ``limit`` says which budget: ``tokens`` or
+        ``time``. Raises the backend's error if the first request fails; later failures keep
+        the text.
         """
         limits = self.settings.long_generation
         total = min(max_total_new_tokens or limits.max_total_new_tokens,
@@ -887,7 +893,7 @@ class CompletionEngine:
         text = ""
         asked = 0
         reason: str | None = None
-        while asked < total:
+        while True:
             step = min(cap, total - asked)
             current = request.continued(text).with_parameters(max_new_tokens=step)
             try:
@@ -905,11 +911,19 @@ class CompletionEngine:
                 on_progress(text)
             # without a finish reason: fewer characters than tokens asked means it stopped early
             hit_cap = reason in ("length", "max_tokens") or (
-                reason is None and len(piece) >= step and step == cap
+                reason is None and len(piece) >= step
             )
-            if not piece or not hit_cap or self._clock() >= deadline:
+            if not piece or not hit_cap:
+                return Generation((text,), reason)
+            end = unit.end(text) if unit is not None else None
+            if end is not None:
+                log.info("the code is whole after %d of %d tokens; asking no more", asked, total)
+                return Generation((text[:end],), "stop")
+            if asked >= total or self._clock() >= deadline:
                 break
-        return Generation((text,), reason)
+        limit = "tokens" if asked >= total else "time"
+        kept = unit.whole(text) if unit is not None else text
+        return Generation((kept,), reason, partial=True, limit=limit)
 
     # --- reporting ----------------------------------------------------------------------
 

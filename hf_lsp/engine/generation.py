@@ -52,13 +52,15 @@ class GenerationRequest:
 class Generation:
     """What a backend produced: one text per returned sequence.
 
-    ``partial`` marks text kept from a stream that broke before its end.
+    ``partial`` marks text kept from a stream that broke before its end, or cut back to its
+    last complete line when a budget stopped it: ``limit`` names that budget's setting.
     """
 
     texts: tuple[str, ...]
     finish_reason: str | None = None
     raw: str = ""
     partial: bool = False
+    limit: str | None = None
 
 
 @dataclass(frozen=True)

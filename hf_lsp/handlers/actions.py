@@ -18,6 +18,7 @@ import re
 import tempfile
 import time
 import uuid
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ KINDS = [
 REPORT_EVERY = 0.1  # seconds between two progress reports
 REPORT_CHARS = 200  # unless this many characters more arrived
 LABEL_CHARS = 48
+_told: weakref.WeakKeyDictionary[HfLanguageServer, set[str]] = weakref.WeakKeyDictionary()
 
 
 def _region(doc: Document, r: types.Range, encoding: str) -> Region:
@@ -355,6 +357,13 @@ async def run_action(ls: HfLanguageServer, args: Any) -> dict[str, Any]:
         ls.show(f"hf-lsp: {plan_.title} failed: {exc}")
         return {"status": "error", "message": str(exc)}
     progress.end("done" + (" (from the cache)" if answer.from_cache else ""))
+    if answer.stopped is not None:  # a budget cut it short: say which, once per budget
+        cause, message = answer.stopped
+        log.warning("%s", message)
+        told = _told.setdefault(ls, set())
+        if cause not in told:
+            told.add(cause)
+            ls.show(message, logging.WARNING)
     if not answer.texts:
         ls.show(f"hf-lsp: {plan_.title}: the model's answer held nothing to use",
                 logging.WARNING)
