@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from actions_support import Editor, titled
-from conftest import MODEL, TOKEN, Starter, shown
+from conftest import MODEL, TOKEN, Starter, shown, wait_for
+from fake_backends import FakeBackend
 from hf_server import FakeInferenceServer, Fault, tokenize
 
 COMMENT = "// please write a LRU cache in C++\n"
@@ -178,3 +179,35 @@ async def test_a_time_budget_keeps_the_last_complete_line_and_names_its_setting(
     assert LRU.startswith(inserted) and inserted.endswith("\n")
     (message,) = shown(editor.client, "stopped")
     assert "stopped at 1 s (hfLsp.longGeneration.maxTotalTime)" in message
+
+
+async def action_on(start: Starter, server: FakeBackend, **extra: Any) -> Editor:
+    url = server.base_url + ("/v1" if server.kind == "openai" else "")
+    model = "Qwen/Qwen2.5-Coder-7B-Instruct" if server.kind == "openai" else "bigcode/starcoder2"
+    editor = Editor(await start({"backend": server.kind, "url": url, "model": model,
+                                 "context": {"includeFilePath": False}, **extra}))
+    uri = editor.open(COMMENT, uri=URI, language="cpp")
+    result = await editor.run(titled(await editor.actions(uri, 0, 5),
+                                     "Generate code from this comment"))
+    assert result["status"] == "applied"
+    return editor
+
+
+async def test_a_stream_stops_once_the_class_closed(start: Starter) -> None:
+    with FakeBackend("tgi", LRU + MAIN, chunk_delay=0.001) as server:
+        editor = await action_on(start, server)
+        assert editor.texts[URI] == COMMENT + LRU
+        (sent,) = server.generation_requests()
+        assert sent.body["parameters"]["max_new_tokens"] == 2048
+        await wait_for(lambda: server.closed_early == 1)  # the client closed it mid-stream
+
+
+async def test_a_chat_stream_stops_once_its_code_block_closed(start: Starter) -> None:
+    prose = "This cache keeps the most recently used entries first. " * 40
+    answer = f"Here is an LRU cache:\n\n```cpp\n{LRU}```\n\n{prose}\n"
+    with FakeBackend("openai", answer, chunk_delay=0.001) as server:
+        editor = await action_on(start, server)
+        assert editor.texts[URI] == COMMENT + LRU
+        (sent,) = server.generation_requests()
+        assert sent.body["max_tokens"] == 2048
+        await wait_for(lambda: server.closed_early == 1)

@@ -23,7 +23,7 @@ from hf_lsp.engine.context import path_header
 from hf_lsp.engine.generation import Generation, GenerationRequest
 from hf_lsp.engine.postprocess import without
 from hf_lsp.engine.prompts import COMMON_SPECIAL
-from hf_lsp.engine.units import Unit
+from hf_lsp.engine.units import Unit, nearby
 from hf_lsp.settings import SECTION, Settings
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,8 @@ def build_request(
 
 def unit_for(plan: Plan, request: GenerationRequest, mode: str) -> Unit:
     """What tells a long generation for ``plan`` that its code is whole."""
-    return Unit(plan.language, request.prefix, plan.indent, insert=plan.output == "insert",
-                chat=mode == "chat")
+    return Unit(plan.language, nearby(request.prefix), plan.indent,
+                insert=plan.output == "insert", chat=mode == "chat")
 
 
 async def generate(
@@ -136,14 +136,19 @@ async def generate(
         else:
             current = request
 
+        whole = unit.stream_check() if unit is not None and n == 1 else None
+
         def seen(text: str) -> bool:
             if on_progress is not None:
                 on_progress(text)
-            return False
+            return whole is not None and whole(text)  # a stream stops once the code is whole
 
         generation = await engine._generate(current, seen, max_wait=RATE_LIMIT_WAIT)
         if on_progress is not None and generation.texts:
             on_progress(generation.texts[0])  # an answer that came in one piece
+        if generation.finish_reason == "enough" and unit is not None and generation.texts:
+            text = generation.texts[0]
+            return replace(generation, texts=(text[: unit.end(text) or len(text)],))
         if generation.finish_reason in ("length", "max_tokens") and unit is not None:
             ended = [unit.end(t) for t in generation.texts]
             if all(end is not None for end in ended):

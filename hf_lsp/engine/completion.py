@@ -893,11 +893,16 @@ class CompletionEngine:
         text = ""
         asked = 0
         reason: str | None = None
+
+        def whole_after(before: str) -> Callable[[str], bool] | None:
+            """A stream stops once the code is whole (checked as each line ends)."""
+            return None if unit is None else unit.stream_check(before)
+
         while True:
             step = min(cap, total - asked)
             current = request.continued(text).with_parameters(max_new_tokens=step)
             try:
-                generation = await self._generate(current, max_wait=60.0)
+                generation = await self._generate(current, whole_after(text), max_wait=60.0)
             except HfLspError:
                 if not text:
                     raise
@@ -913,12 +918,12 @@ class CompletionEngine:
             hit_cap = reason in ("length", "max_tokens") or (
                 reason is None and len(piece) >= step
             )
-            if not piece or not hit_cap:
-                return Generation((text,), reason)
-            end = unit.end(text) if unit is not None else None
+            end = unit.end(text) if unit is not None and (hit_cap or reason == "enough") else None
             if end is not None:
                 log.info("the code is whole after %d of %d tokens; asking no more", asked, total)
                 return Generation((text[:end],), "stop")
+            if not piece or not hit_cap:
+                return Generation((text,), reason)
             if asked >= total or self._clock() >= deadline:
                 break
         limit = "tokens" if asked >= total else "time"

@@ -14,6 +14,7 @@ parenthesis, and, where the grammar can tell, not inside an unfinished statement
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ _LINE_CLOSERS = set(")]};, \t")
 _CLOSER_LINE = re.compile(r"^(?:[}\])]+[;,)]*|end\b.*|fi|done|esac)\s*$")
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {")": "(", "]": "[", "}": "{"}
+NEARBY_LINES = 2000  # how far back :func:`nearby` looks for a top-level line
 BACK_LINES = 60  # how far a budget-stopped answer is walked back to a complete statement
 FENCE = "```"
 
@@ -68,6 +70,24 @@ class Unit:
                 return found
         return _indent_end(text, self.indent, self.insert)
 
+    def stream_check(self, before: str = "") -> Callable[[str], bool]:
+        """For a stream continuing ``before``: whether the text so far ends the unit.
+
+        Checked only when a line has ended since the last check (a parse per line, not per
+        token).
+        """
+        lines = 0
+
+        def enough(text: str) -> bool:
+            nonlocal lines
+            seen = text.count("\n")
+            if seen == lines:
+                return False
+            lines = seen
+            return self.end(before + text) is not None
+
+        return enough
+
     def whole(self, text: str) -> str:
         """``text`` without a cut line at its end, nor an unfinished statement before it."""
         cut = text.rfind("\n") + 1
@@ -75,13 +95,30 @@ class Unit:
             return text[:cut]
         parser = syntax.parser_for(self.language)
         ends = [m.end() for m in re.finditer("\n", text[:cut])]
-        for pos in reversed(ends[-BACK_LINES:]):
-            braces = _open_brackets(text[:pos])
-            if set(braces) <= {"{"} and (
-                parser is None or not _unfinished(parser, self.prefix, text[:pos], len(braces))
+        if len(ends) <= BACK_LINES:
+            ends.insert(0, 0)  # nothing at all, when no line ends a statement
+        for pos in reversed(ends[-BACK_LINES - 1 :]):
+            if set(_open_brackets(text[:pos])) <= {"{"} and (
+                parser is None or not _unfinished(parser, self.prefix, text[:pos])
             ):
                 return text[:pos]
         return text[:cut]
+
+
+def nearby(prefix: str, lines: int = NEARBY_LINES) -> str:
+    """The end of ``prefix`` from its last top-level line (of the last ``lines``) on.
+
+    What the unit is judged on: the scope the answer is written in starts there, and a long
+    file is not parsed again for every line of the answer. A line at column 0 that is not
+    a closer, a comment or a preprocessor line starts it; without one, the whole prefix.
+    """
+    ends = [m.start() for m in re.finditer("\n", prefix)]
+    for start in reversed([0] + [e + 1 for e in ends[-lines:]]):
+        line = prefix[start : prefix.find("\n", start) if prefix.find("\n", start) >= 0
+                      else len(prefix)]
+        if line[:1].isalpha() or line[:1] in ("_", "@"):
+            return prefix[start:]
+    return prefix
 
 
 def _fence_end(text: str) -> int | None:
@@ -249,13 +286,14 @@ def _open_brackets(text: str) -> str:
     return "".join(stack)
 
 
-def _unfinished(parser: object, prefix: str, text: str, braces: int) -> bool:
-    """Whether the grammar finds an error in ``text`` once its open braces are closed.
+def _unfinished(parser: object, prefix: str, text: str) -> bool:
+    """Whether the grammar finds an error in ``text`` once the brackets left open are closed.
 
     That is a statement cut in the middle; a block left open is fine.
     """
     head = prefix.encode()
-    data = head + text.encode() + b"}" * braces
+    closers = "".join(_OPEN[b] for b in reversed(_open_brackets(prefix + text)))
+    data = head + text.encode() + closers.encode()
     root = parser.parse(data).root_node  # type: ignore[attr-defined]
     return _error_after(root, len(head))
 
