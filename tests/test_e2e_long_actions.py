@@ -211,3 +211,33 @@ async def test_a_chat_stream_stops_once_its_code_block_closed(start: Starter) ->
         (sent,) = server.generation_requests()
         assert sent.body["max_tokens"] == 2048
         await wait_for(lambda: server.closed_early == 1)
+
+
+async def test_a_backend_length_stop_keeps_the_last_complete_line(start: Starter) -> None:
+    with FakeBackend("tgi", LRU + MAIN) as server:
+        editor = await action_on(start, server, actions={"generate": {"maxNewTokens": 300}})
+        inserted = editor.texts[URI].removeprefix(COMMENT)
+        assert LRU.startswith(inserted) and inserted.endswith("\n")
+        assert len(inserted) < len("".join(tokenize(LRU)[:300]))
+        (message,) = shown(editor.client, "stopped")
+        assert message.startswith("hf-lsp: Generate code from this comment: stopped at 300 "
+                                  "tokens (hfLsp.actions.generate.maxNewTokens)")
+
+
+async def test_implementing_a_function_asks_nothing_once_its_body_closed(
+    start: Starter, hf: FakeInferenceServer
+) -> None:
+    source = "int checksum(const int* v, int n) {\n    // TODO\n}\n"
+    body = "int total = 0;\n" + "".join(
+        f"    total += v[{i}] * {i + 1};\n" for i in range(60)
+    ) + "    return total;\n"
+    junk = "".join(f"int helper{i}(int x) {{\n    return x + {i};\n}}\n\n" for i in range(40))
+    hf.models[MODEL].completion = body + "}\n\n" + junk
+    editor = Editor(await start(settings(hf)))
+    uri = editor.open(source, uri="file:///work/sum.cpp", language="cpp")
+    result = await editor.run(titled(await editor.actions(uri, 1, 4), "Implement"))
+    assert result["status"] == "applied"
+    assert editor.texts[uri] == "int checksum(const int* v, int n) {\n    " + body + "}\n"
+    sent = hf.generation_requests()
+    assert 250 < len(tokenize(body)) < 500 and len(sent) == 2  # the second one closed it
+    assert shown(editor.client) == []
