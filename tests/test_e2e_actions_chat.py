@@ -48,7 +48,7 @@ async def test_chat_answer_loses_fences_prose_and_the_repeated_signature(
         assert sent.headers["authorization"] == "Bearer local-key"
         body = sent.body
         assert body["model"] == INSTRUCT and body["stream"] is True
-        assert body["max_tokens"] == 768
+        assert body["max_tokens"] == 2048
         system, user = body["messages"]
         assert system["role"] == "system" and "expert python programmer" in system["content"]
         assert user["role"] == "user"

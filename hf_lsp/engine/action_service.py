@@ -146,6 +146,8 @@ async def generate(
         generation = await engine._generate(current, seen, max_wait=RATE_LIMIT_WAIT)
         if on_progress is not None and generation.texts:
             on_progress(generation.texts[0])  # an answer that came in one piece
+        if generation.partial and unit is not None:  # a stream that broke or ran out of time
+            return replace(generation, texts=tuple(unit.whole(t) for t in generation.texts))
         if generation.finish_reason == "enough" and unit is not None and generation.texts:
             text = generation.texts[0]
             return replace(generation, texts=(text[: unit.end(text) or len(text)],))

@@ -907,7 +907,8 @@ class CompletionEngine:
                 if not text:
                     raise
                 log.warning("a continued generation failed; keeping %d characters", len(text))
-                return Generation((text,), "error", partial=True)
+                kept = unit.whole(text) if unit is not None else text
+                return Generation((kept,), "error", partial=True)
             piece = generation.texts[0] if generation.texts else ""
             text += piece
             asked += step
