@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from hf_lsp.engine.action_service import unit_for
+from hf_lsp.engine.actions import DOCSTRING, GENERATE, Region, plan
+from hf_lsp.engine.document import split_lines
+from hf_lsp.engine.generation import GenerationRequest
 from hf_lsp.engine.units import Unit, nearby
+from hf_lsp.settings import Settings
 
 CPP_CLASS = """#include <list>
 
@@ -124,3 +129,22 @@ def test_the_unit_is_judged_on_the_prefix_from_its_last_top_level_line() -> None
     assert nearby(prefix) == "def f(a):\n    b = 1\n    "
     assert nearby("    x = 1\n") == "    x = 1\n"
     assert nearby("x = 1\n" + "    y\n" * 10, lines=5) == "x = 1\n" + "    y\n" * 10
+
+
+def test_a_rewrite_at_the_top_level_goes_on_past_a_whole_function() -> None:
+    # a rewritten selection of several functions is not whole after the first of them
+    unit = Unit("python", "# rewrite: add type hints:\n", "")
+    assert unit.end("def f(a: int) -> int:\n    return a\n\n\ndef g(b") is None
+
+
+def test_documentation_is_judged_as_prose_not_as_code() -> None:
+    lines = split_lines('def f(a):\n    return a\n')
+    settings = Settings()
+    doc = plan(DOCSTRING, lines, "python", Region(0, 4, 0, 4), settings)
+    request = GenerationRequest('def f(a):\n    """', {}, prefix='def f(a):\n    """')
+    unit = unit_for(doc, request, "fim")
+    text = "Return a.\n\n    Args:\n        a: anything.\n    Returns:\n        a.\n"
+    assert unit.end(text) is None  # no early stop at a section of the docstring
+    assert unit.whole(text + "    Raises") == text
+    gen = plan(GENERATE, ["# add\n", "x = 1\n"], "python", Region(0, 2, 0, 2), settings)
+    assert unit_for(gen, request, "fim").insert

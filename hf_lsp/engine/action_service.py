@@ -17,7 +17,7 @@ from typing import Any
 
 from hf_lsp.engine.action_output import edit_text, explanation
 from hf_lsp.engine.action_prompts import chat_messages, choose_mode, fim_parts
-from hf_lsp.engine.actions import CUSTOM, Plan
+from hf_lsp.engine.actions import CUSTOM, DOCSTRING, EXPLAIN, Plan
 from hf_lsp.engine.completion import CompletionEngine
 from hf_lsp.engine.context import path_header
 from hf_lsp.engine.generation import Generation, GenerationRequest
@@ -105,9 +105,14 @@ def build_request(
 
 
 def unit_for(plan: Plan, request: GenerationRequest, mode: str) -> Unit:
-    """What tells a long generation for ``plan`` that its code is whole."""
+    """What tells a long generation for ``plan`` that its code is whole.
+
+    Documentation and explanations are prose: judged like a chat answer (by its fence and
+    its lines), not by the grammar of the code around them.
+    """
+    prose = plan.action in (DOCSTRING, EXPLAIN)
     return Unit(plan.language, nearby(request.prefix), plan.indent,
-                insert=plan.output == "insert", chat=mode == "chat")
+                insert=plan.output == "insert" and not prose, chat=mode == "chat" or prose)
 
 
 async def generate(

@@ -4,8 +4,9 @@ A code action's answer may need several requests (the serverless API's 250 token
 :class:`Unit` tells :meth:`~hf_lsp.engine.completion.CompletionEngine.generate_long` when
 to stop asking. With a tree-sitter grammar (:mod:`hf_lsp.engine.syntax`) the answer is
 complete when the scope the answer was written in has closed (``}`` written, or a line back
-at a lower indentation in Python), or, where the answer adds new code at the top level or in
-a class, once it holds a whole multi-line definition and everything after it is cut off.
+at a lower indentation in Python), or, where the answer is new code (inserted below a
+comment), once it holds a whole multi-line definition; what follows that is cut off. A
+stream is checked as each line ends, so it is closed as soon as the code is whole.
 Without a grammar, indentation decides. When a budget stops the generation first,
 :meth:`Unit.whole` keeps the answer up to its last complete line, not inside an open
 parenthesis, and, where the grammar can tell, not inside an unfinished statement.
@@ -23,15 +24,6 @@ from hf_lsp.engine import syntax
 if TYPE_CHECKING:
     from tree_sitter import Node
 
-# the scopes that hold definitions, not statements: new code there is a new unit
-_CONTAINERS = frozenset(
-    {
-        "field_declaration_list", "declaration_list", "class_body", "interface_body",
-        "enum_body", "class_specifier", "struct_specifier", "namespace_definition",
-        "class_declaration", "interface_declaration", "class_definition", "impl_item",
-        "trait_item", "mod_item", "class", "export_statement",
-    }
-)
 _CLOSING_TOKENS = frozenset({"}", "end", ")", "]"})
 _SEPARATORS = frozenset({";", ",", ":"})
 _LINE_CLOSERS = set(")]};, \t")
@@ -146,7 +138,7 @@ def _tree_end(parser: object, prefix: str, text: str, insert: bool) -> int | Non
     ends: list[int] = []
     if scope != root and _closed(scope, size):
         ends.append(scope.end_byte)
-    if insert or scope == root or scope.type in _CONTAINERS or _in_class(scope):
+    if insert:
         whole = _whole_units(scope, off, size)
         if whole is not None:
             ends.append(whole)
@@ -171,12 +163,6 @@ def _closed(scope: Node, size: int) -> bool:
     if last is not None and last.type in _CLOSING_TOKENS and not last.is_missing:
         return not scope.has_error or scope.end_byte < size
     return scope.end_byte < size and not scope.has_error
-
-
-def _in_class(scope: Node) -> bool:
-    return scope.type == "block" and scope.parent is not None and (
-        scope.parent.type == "class_definition"
-    )
 
 
 def _whole_units(scope: Node, off: int, size: int) -> int | None:
