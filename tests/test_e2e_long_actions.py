@@ -174,7 +174,7 @@ async def test_a_time_budget_keeps_the_last_complete_line_and_names_its_setting(
     hf.set_default(Fault.delay(0.7))
     editor, result = await generate(start, hf, longGeneration={"maxTotalTime": 1})
     assert result["status"] == "applied"
-    assert len(hf.generation_requests()) == 2
+    assert len(hf.generation_requests()) in (1, 2)  # 0.7 s each: none starts after 1 s
     inserted = editor.texts[URI].removeprefix(COMMENT)
     assert LRU.startswith(inserted) and inserted.endswith("\n")
     (message,) = shown(editor.client, "stopped")
@@ -194,7 +194,8 @@ async def action_on(start: Starter, server: FakeBackend, **extra: Any) -> Editor
 
 
 async def test_a_stream_stops_once_the_class_closed(start: Starter) -> None:
-    with FakeBackend("tgi", LRU + MAIN, chunk_delay=0.001) as server:
+    # the server still has ~1,100 tokens to write (2 ms each) when the class has closed
+    with FakeBackend("tgi", LRU + MAIN * 4, chunk_delay=0.002) as server:
         editor = await action_on(start, server)
         assert editor.texts[URI] == COMMENT + LRU
         (sent,) = server.generation_requests()
@@ -203,9 +204,9 @@ async def test_a_stream_stops_once_the_class_closed(start: Starter) -> None:
 
 
 async def test_a_chat_stream_stops_once_its_code_block_closed(start: Starter) -> None:
-    prose = "This cache keeps the most recently used entries first. " * 40
+    prose = "This cache keeps the most recently used entries first. " * 120
     answer = f"Here is an LRU cache:\n\n```cpp\n{LRU}```\n\n{prose}\n"
-    with FakeBackend("openai", answer, chunk_delay=0.001) as server:
+    with FakeBackend("openai", answer, chunk_delay=0.002) as server:
         editor = await action_on(start, server)
         assert editor.texts[URI] == COMMENT + LRU
         (sent,) = server.generation_requests()
