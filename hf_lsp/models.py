@@ -184,6 +184,16 @@ def router_base(settings: Settings) -> str | None:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
+def priced_router(settings: Settings) -> str | None:
+    """The router base whose ``/v1/models`` prices the calls these settings make, if any."""
+    base = router_base(settings)
+    if base is not None:
+        return base
+    if (urlsplit(settings.endpoint()).hostname or "") == urlsplit(DEFAULT_ROUTER).hostname:
+        return DEFAULT_ROUTER
+    return None
+
+
 def host_is_legacy(url: str) -> bool:
     return (urlsplit(url).hostname or "") == "api-inference.huggingface.co"
 

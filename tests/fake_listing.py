@@ -14,11 +14,16 @@
 
 Errors are the real ones' bodies: ``{"error": "..."}``. A token is checked only when ``token``
 is set; every request is recorded with its headers and query.
+
+With ``upstream``, the fake is also a router in front of one provider: any other request is
+passed on to ``upstream`` (a loopback generation fake) and its answer comes back with the
+router's ``x-inference-provider`` header naming ``provider``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import sys
 import threading
@@ -146,7 +151,11 @@ class FakeListing(Serving):
         token: str | None = None,
         mapping_as_object: bool = False,
         page: int = DEFAULT_PAGE,
+        upstream: str | None = None,
+        provider: str = "hf-inference",
     ) -> None:
+        self.upstream = upstream
+        self.provider = provider
         self.router_models = ROUTER_MODELS if router_models is None else router_models
         self.hub_models = HUB_MODELS if hub_models is None else hub_models
         self.token = token
@@ -184,9 +193,11 @@ class FakeListing(Serving):
 
     # -- the answers ---------------------------------------------------------------------
 
-    def answer(self, seen: Seen) -> tuple[int, str, dict[str, str]]:
+    def answer(self, seen: Seen, body: bytes = b"") -> tuple[int, str, dict[str, str]]:
         with self._lock:
             self.requests.append(seen)
+        if self.upstream is not None and seen.path not in ("/v1/models", "/api/models"):
+            return self._forward(seen, body)
         if seen.path in self.failures:
             status, raw = self.failures[seen.path]
             return status, raw, {}
@@ -200,6 +211,24 @@ class FakeListing(Serving):
         if seen.path == "/api/models":
             return self._hub(seen.query)
         return 404, json.dumps({"error": "Not Found"}), {}
+
+    def _forward(self, seen: Seen, body: bytes) -> tuple[int, str, dict[str, str]]:
+        """The router's part: the provider's answer, with the provider named."""
+        assert self.upstream is not None
+        target = urlsplit(self.upstream)
+        connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
+        try:
+            headers = {k: v for k, v in seen.headers.items() if k not in ("host", "content-length")}
+            query = urlencode(seen.query, doseq=True)
+            connection.request(seen.method, seen.path + (f"?{query}" if query else ""),
+                               body=body or None, headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode()
+            relayed = {k: v for k, v in response.getheaders() if k.lower().startswith("x-")}
+        finally:
+            connection.close()
+        relayed["x-inference-provider"] = self.provider
+        return response.status, text, relayed
 
     def _hub(self, query: dict[str, list[str]]) -> tuple[int, str, dict[str, str]]:
         selected = [m for m in self.hub_models if _matches(m, query)]
@@ -270,10 +299,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        self._serve()
+        self._serve(self.rfile.read(length))
 
-    def _serve(self) -> None:
+    def _serve(self, body: bytes = b"") -> None:
         parts = urlsplit(self.path)
         seen = Seen(
             self.command,
@@ -281,8 +309,8 @@ class _Handler(BaseHTTPRequestHandler):
             parse_qs(parts.query, keep_blank_values=True),
             {k.lower(): v for k, v in self.headers.items()},
         )
-        status, body, headers = self.server.fake.answer(seen)
-        data = body.encode()
+        status, text, headers = self.server.fake.answer(seen, body)
+        data = text.encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))

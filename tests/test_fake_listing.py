@@ -73,3 +73,18 @@ def test_failures_and_a_wrong_token(fake: FakeListing) -> None:
     assert response.status_code == 401
     assert response.json()["error"] == "Invalid credentials in Authorization header"
     assert fake.requests[-1].headers["authorization"] == "Bearer x"
+
+
+def test_router_in_front_of_a_provider() -> None:
+    from hf_server import FakeInferenceServer, FakeModel
+
+    with FakeInferenceServer({"a/coder": FakeModel("return 1\n")}) as hf, \
+            FakeListing(upstream=hf.base_url, provider="hf-inference") as router:
+        response = httpx.post(f"{router.base_url}/models/a/coder",
+                              json={"inputs": "x", "parameters": {"max_new_tokens": 2}})
+        listed = httpx.get(f"{router.base_url}/v1/models")
+    assert response.status_code == 200 and response.json()[0]["generated_text"]
+    assert response.headers["x-inference-provider"] == "hf-inference"
+    assert response.headers["x-generated-tokens"] == "2"
+    assert listed.json()["object"] == "list"  # the listings are still the fake's own
+    assert hf.generation_requests()[0].body["inputs"] == "x"
