@@ -228,6 +228,15 @@ def as_json(rows: Sequence[Offer], sources: Mapping[str, str], errors: Sequence[
     )
 
 
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and (
+            parts.port is None or parts.port > 0)
+    except ValueError:
+        return False
+
+
 def _price(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
@@ -263,6 +272,11 @@ async def run_models(
     configured = router_base(settings)
     router = (router or configured or DEFAULT_ROUTER).rstrip("/")
     hub = (hub or hub_default()).rstrip("/")
+    for flag, url in (("--router-url", router), ("--hub-url", hub)):
+        if not _is_http_url(url):
+            print(f"hf-lsp: {flag} must be an http:// or https:// URL, got {url!r}",
+                  file=sys.stderr)
+            return 2
     token = resolve_token(settings.api_token)[0]
     trusted = [t for t in (configured, os.environ.get("HF_ENDPOINT", "").strip()) if t]
     listing = Listing(settings.network, token, trusted=trusted, transport=transport)

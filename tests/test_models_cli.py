@@ -251,3 +251,11 @@ def test_hosts_and_links() -> None:
     assert _next_link('<https://huggingface.co/api/models?cursor=a>; rel="next"') == (
         "https://huggingface.co/api/models?cursor=a")
     assert _next_link('<https://x/prev>; rel="prev"') is None and _next_link("") is None
+
+
+@pytest.mark.parametrize("url", ["notaurl", "http://", "http://[::1", "ftp://x", "http://x:99999"])
+def test_a_bad_url_is_a_message(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    assert main(["models", "--router-url", url]) == 2
+    assert "--router-url must be an http:// or https:// URL" in capsys.readouterr().err
+    assert main(["models", "--hub-url", url, "--router-url", "http://127.0.0.1:9"]) == 2
+    assert "--hub-url must be" in capsys.readouterr().err

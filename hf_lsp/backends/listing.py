@@ -29,7 +29,7 @@ from hf_lsp.backends.http import (
     status_error,
     translate,
 )
-from hf_lsp.errors import MalformedResponseError
+from hf_lsp.errors import MalformedResponseError, TransportError
 from hf_lsp.settings import Network
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,10 @@ TIMEOUT = 20.0
 
 
 def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return ""
 
 
 def is_hf_host(url: str, trusted: Iterable[str] = ()) -> bool:
@@ -100,6 +103,8 @@ class Listing:
             response = await self._client(url).get(url, params=params)
         except httpx.HTTPError as exc:
             raise translate(exc, url) from None
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise TransportError(f"{url} is not a URL hf-lsp can ask ({exc})") from None
         text = body_text(response)
         data = json_or_none(text)
         if response.status_code >= 400:
