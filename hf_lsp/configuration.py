@@ -289,7 +289,9 @@ class Configuration:
         from hf_lsp.errors import HfLspError
         from hf_lsp.models import router_facts
 
-        listing = Listing(self.settings.network, self.token, trusted=[router],
+        # the listing needs no token: send the Hugging Face one only, never a local server's key
+        token = self.token if self.settings.backend == "huggingface" else None
+        listing = Listing(self.settings.network, token, trusted=[router],
                           transport=self._transport)
         try:
             data = await listing.router_models(router)

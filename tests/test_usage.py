@@ -143,3 +143,33 @@ def test_spend_line_and_provider() -> None:
     assert provider_of("https://r/featherless-ai/v1/completions", "m", {}, "https://r") == (
         "featherless-ai")
     assert provider_of("https://elsewhere/v1/completions", "m", {}, "https://r") is None
+
+
+@pytest.mark.parametrize(
+    ("backend", "sent"),
+    [pytest.param("huggingface", True, id="hf-token"),
+     pytest.param("openai", False, id="local-key-stays-local")],
+)
+async def test_prices_are_read_without_a_local_key(backend: str, sent: bool) -> None:
+    import httpx
+
+    from hf_lsp.configuration import Configuration
+
+    seen: list[httpx.Request] = []
+    listing = {"object": "list", "data": [{"id": "a/coder", "providers": [
+        {"provider": "novita", "status": "live", "pricing": {"input": 1, "output": 2}}]}]}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=listing)
+
+    secret = "hf_priceSecret0123456789abcdef" if sent else "local-key-0123456789"
+    settings = parse_settings({"backend": backend, "apiToken": secret, "model": "a/coder"})
+    config = Configuration(settings, transport=httpx.MockTransport(answer))
+    try:
+        await config._read_prices("https://router.huggingface.co")
+    finally:
+        await config.aclose()
+    assert seen[0].url == "https://router.huggingface.co/v1/models"
+    assert ("authorization" in seen[0].headers) is sent
+    assert config.meter.prices == {("a/coder", "novita"): (1.0, 2.0)}
