@@ -54,6 +54,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _settings_flags(check)
     _common(check)
+    models = commands.add_parser(
+        "models",
+        help="list the code models Inference Providers serve now, by route",
+        description="List the code models Inference Providers serve now: for fill-in-the-"
+        "middle (the Hub's text-generation mapping) and for chat (the router's /v1/models), "
+        "with provider, status, context length, price per million tokens (input/output) and "
+        "the FIM template hf-lsp knows for each.",
+    )
+    route = models.add_mutually_exclusive_group()
+    route.add_argument("--fim", dest="route", action="store_const", const="fim",
+                       help="only models served for fill-in-the-middle (raw text-generation)")
+    route.add_argument("--chat", dest="route", action="store_const", const="chat",
+                       help="only models served for chat")
+    models.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    models.add_argument("--all", action="store_true",
+                        help="list every model, not only code models")
+    models.add_argument("--router-url", metavar="URL",
+                        help="the router (default: the huggingface backend's url when it is a "
+                        "router base, else https://router.huggingface.co)")
+    models.add_argument("--hub-url", metavar="URL",
+                        help="the Hub API (default: $HF_ENDPOINT or https://huggingface.co)")
+    models.add_argument("--settings", metavar="FILE.json",
+                        help="settings: the same JSON object as initializationOptions "
+                        "(default: $HF_LSP_SETTINGS, a file path or JSON text)")
+    _common(models)
     return parser
 
 
@@ -90,6 +115,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"hf-lsp: {exc}", file=sys.stderr)
             return 2
         return asyncio.run(run_check(settings))
+    if args.command == "models":
+        from hf_lsp.models import run_models
+
+        try:
+            settings = load_settings(args)
+        except SettingsError as exc:
+            print(f"hf-lsp: {exc}", file=sys.stderr)
+            return 2
+        return asyncio.run(run_models(
+            settings, router=args.router_url, hub=args.hub_url, route=args.route,
+            as_json_output=args.json, include_all=args.all,
+        ))
     return serve(args)
 
 
@@ -129,7 +166,9 @@ def load_settings(args: argparse.Namespace) -> Settings:
         if section is None:
             raise SettingsError(f"{source} holds no hf-lsp settings object")
         raw = section
-    overrides = {k: getattr(args, k) for k in ("backend", "url", "model") if getattr(args, k)}
+    overrides = {
+        k: getattr(args, k) for k in ("backend", "url", "model") if getattr(args, k, None)
+    }
     merged = merge(raw, overrides)
     scan_for_tokens(merged)
     return parse_settings(merged)

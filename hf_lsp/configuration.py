@@ -10,6 +10,7 @@ engine — and closes them at shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 from hf_lsp.engine.completion import CompletionEngine
 from hf_lsp.engine.generation import Backend, Exchange, Generation, GenerationRequest
 from hf_lsp.engine.tokens import Fetch
+from hf_lsp.engine.usage import Meter
 from hf_lsp.errors import SettingsError
 from hf_lsp.redact import scan_for_tokens
 from hf_lsp.settings import (
@@ -144,6 +146,9 @@ class Configuration:
         )
         self.engine.counters.token = self.token
         self.engine.counters.fetch = fetcher(self.settings.network)
+        self.meter = Meter(self._count)
+        self.meter.want_prices = self._want_prices
+        self._tasks: set[asyncio.Task[None]] = set()
         self._backend_key = self._key(self.settings)
         self._chat: CompletionEngine | None = None
         self._chat_key: Any = None
@@ -166,7 +171,8 @@ class Configuration:
         def build() -> Backend:
             from hf_lsp.backends import make_backend  # httpx is imported here, off start-up
 
-            return make_backend(settings, token, transport=transport, on_exchange=on_exchange)
+            return make_backend(settings, token, transport=transport, on_exchange=on_exchange,
+                                meter=self.meter)
 
         return LazyBackend(build, settings.endpoint())
 
@@ -255,12 +261,56 @@ class Configuration:
             settings, token = self._chat_key
             self._chat = CompletionEngine(
                 settings,
-                make_chat_backend(settings, token, self._transport),
+                make_chat_backend(settings, token, self._transport, self.meter),
                 alert=self._alert,
             )
         return self._chat
 
+    def _count(self, text: str) -> int:
+        """hf-lsp's token counter for the settings in force (for figures a server left out)."""
+        s, t = self.settings, self.settings.tokens
+        counter = self.engine.counters.get(
+            t.tokenizer_path, s.model, t.allow_download, t.chars_per_token,
+            repository=t.tokenizer_repository, url=t.tokenizer_url,
+        )
+        return counter.count(text)
+
+    def _want_prices(self, router: str) -> None:
+        """Read the router's prices once, in the background: no completion waits for them."""
+        try:
+            task = asyncio.get_running_loop().create_task(self._read_prices(router))
+        except RuntimeError:  # no loop: nothing to price with
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _read_prices(self, router: str) -> None:
+        from hf_lsp.backends.listing import Listing
+        from hf_lsp.errors import HfLspError
+        from hf_lsp.models import router_facts
+
+        # the listing needs no token: send the Hugging Face one only, never a local server's key
+        token = self.token if self.settings.backend == "huggingface" else None
+        listing = Listing(self.settings.network, token, trusted=[router],
+                          transport=self._transport)
+        try:
+            data = await listing.router_models(router)
+        except HfLspError as exc:
+            log.info("no prices from %s/v1/models: %s", router, exc)
+            return
+        finally:
+            await listing.aclose()
+        self.meter.prices = {
+            key: (fact[2], fact[3])
+            for key, fact in router_facts(data).items()
+            if fact[2] is not None and fact[3] is not None
+        }
+        log.info("prices for %d model/provider pairs from %s/v1/models",
+                 len(self.meter.prices), router)
+
     async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
         await self.engine.aclose()
         if self._chat is not None:
             await self._chat.aclose()

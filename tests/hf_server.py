@@ -464,6 +464,7 @@ class FakeInferenceServer(Serving):
         headers = {
             "x-compute-time": f"{time.monotonic() - started:.3f}",
             "x-generated-tokens": str(count),
+            "x-prompt-tokens": str(len(tokenize(body["inputs"]))),
         }
         return _json_reply(200, sequences, headers)
 

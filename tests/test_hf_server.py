@@ -154,6 +154,7 @@ def test_success_headers(server: FakeInferenceServer, client: httpx.Client) -> N
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.headers["x-generated-tokens"] == "4"
+    assert response.headers["x-prompt-tokens"] == str(len(tokenize("def add(a, b):")))
     assert float(response.headers["x-compute-time"]) >= 0
     assert int(response.headers["content-length"]) == len(response.content)
 

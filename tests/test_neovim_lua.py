@@ -78,6 +78,17 @@ def test_status_lines_put_the_known_figures_first(tmp_path: Path) -> None:
     assert lines[2].split() == ["lastError:", "-"]
 
 
+def test_status_lines_show_the_sessions_tokens_and_cost(tmp_path: Path) -> None:
+    lines = run_lua(tmp_path, (
+        "result = require('hf_lsp.commands').format_status("
+        "{ tokensIn = 1234, spend = '1,234 in / 56 out tokens, $0.0012', costUsd = 0.0012, "
+        "model = 'm', lastLatencyMs = 80 })"
+    ))
+    assert [line.split(":")[0] for line in lines] == [
+        "model", "lastLatencyMs", "spend", "costUsd", "tokensIn"]
+    assert lines[2] == "spend:            1,234 in / 56 out tokens, $0.0012"
+
+
 @pytest.mark.parametrize(
     ("env", "where"),
     [

@@ -11,6 +11,8 @@ from hf_lsp.backends.ollama import OllamaBackend
 from hf_lsp.backends.openai import OpenAIBackend
 from hf_lsp.backends.tgi import TgiBackend
 from hf_lsp.engine.generation import Backend, Exchange
+from hf_lsp.engine.usage import Meter
+from hf_lsp.models import priced_router
 from hf_lsp.settings import Settings
 
 __all__ = ["ADAPTERS", "Connection", "make_backend"]
@@ -30,6 +32,7 @@ def make_backend(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     on_exchange: Exchange | None = None,
+    meter: Meter | None = None,
 ) -> Backend:
     """The adapter for ``settings.backend``, with its own long-lived HTTP client."""
     connection = Connection.reaching(
@@ -42,4 +45,6 @@ def make_backend(
         transport=transport,
         on_exchange=on_exchange,
         request_body=settings.request_body,
+        meter=meter,
+        priced=priced_router(settings),
     )

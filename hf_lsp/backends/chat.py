@@ -20,6 +20,7 @@ import httpx
 from hf_lsp.backends.http import Connection
 from hf_lsp.backends.openai import OpenAIBackend, base_url, openai_parameters, parse_completion
 from hf_lsp.engine.generation import Generation, GenerationRequest
+from hf_lsp.engine.usage import Meter
 from hf_lsp.errors import MalformedResponseError
 from hf_lsp.settings import Fim, Settings
 
@@ -73,7 +74,7 @@ class ChatBackend(OpenAIBackend):
         body = openai_parameters(request.model, parameters)
         body["messages"] = messages
         body["stream"] = stream
-        return body
+        return self.with_usage_option(body, stream)
 
     def parse(self, status: int, data: Any, text: str) -> Generation:
         if isinstance(data, Mapping) and data.get("object") == "error":
@@ -82,10 +83,16 @@ class ChatBackend(OpenAIBackend):
 
 
 def make_chat_backend(
-    settings: Settings, token: str | None, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    token: str | None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    meter: Meter | None = None,
 ) -> ChatBackend:
     """A chat backend for ``chat_settings(...)``, with its own HTTP client."""
+    from hf_lsp.models import priced_router
+
     connection = Connection.reaching(
         settings.endpoint(), settings.network, token=token, timeout=settings.request_timeout
     )
-    return ChatBackend(connection, transport=transport, request_body=settings.request_body)
+    return ChatBackend(connection, transport=transport, request_body=settings.request_body,
+                       meter=meter, priced=priced_router(settings))

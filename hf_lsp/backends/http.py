@@ -21,7 +21,15 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from hf_lsp import __version__
-from hf_lsp.engine.generation import Chunk, Exchange, Generation, GenerationRequest, Limits
+from hf_lsp.engine.generation import (
+    Chunk,
+    Exchange,
+    Generation,
+    GenerationRequest,
+    Limits,
+    Usage,
+)
+from hf_lsp.engine.usage import Meter
 from hf_lsp.errors import (
     AuthError,
     BackendError,
@@ -253,6 +261,8 @@ class HttpBackend:
         transport: httpx.AsyncBaseTransport | None = None,
         on_exchange: Exchange | None = None,
         request_body: Mapping[str, Any] | None = None,
+        meter: Meter | None = None,
+        priced: str | None = None,
     ) -> None:
         self.endpoint = connection.endpoint
         self.connection = connection
@@ -260,6 +270,8 @@ class HttpBackend:
         self._client = make_client(connection, transport)
         self._on_exchange = on_exchange
         self._extra = dict(request_body or {})
+        self.meter = meter
+        self.priced = priced  # the router base whose /v1/models prices calls under it
 
     # --- the wire format (subclasses) ---------------------------------------------------
 
@@ -305,16 +317,18 @@ class HttpBackend:
         if self.at_stream_route():  # that URL only streams: read the stream to its end
             return await collect(self.stream(request, timeout))
         url, body = await self.prepare(request, False)
-        status, data, text = await self.post(url, body, timeout)
+        status, data, text, headers = await self.exchange(url, body, timeout)
         _check_not_empty(self.who, status, text)
         try:
-            return self.parse(status, data, text)
+            generation = self.parse(status, data, text)
         except BackendError:
             raise
         except Exception as exc:  # a shape no rule foresaw: still the backend's fault
             raise MalformedResponseError(
                 f"cannot read {self.who}'s answer ({type(exc).__name__}: {exc})", body=text
             ) from None
+        self.count(url, request, generation.texts, generation.usage, headers)
+        return generation
 
     async def post(
         self, url: str, body: Mapping[str, Any], timeout: float | None
@@ -323,6 +337,13 @@ class HttpBackend:
 
         The exchange is reported, and an error status raised as this backend's error.
         """
+        status, data, text, _ = await self.exchange(url, body, timeout)
+        return status, data, text
+
+    async def exchange(
+        self, url: str, body: Mapping[str, Any], timeout: float | None
+    ) -> tuple[int, Any, str, httpx.Headers]:
+        """:meth:`post`, with the response headers."""
         response = await post_json(self._client, url, body, timeout)
         text = body_text(response)
         if self._on_exchange is not None:
@@ -330,7 +351,23 @@ class HttpBackend:
         data = json_or_none(text)
         if response.status_code >= 400:
             raise self.error(response.status_code, response.headers, data, text)
-        return response.status_code, data, text
+        return response.status_code, data, text, response.headers
+
+    def count(
+        self,
+        url: str,
+        request: GenerationRequest,
+        texts: tuple[str, ...] | list[str],
+        usage: Usage | None,
+        headers: Mapping[str, str],
+    ) -> None:
+        """Record one call's tokens: the body's figures, else the headers', else estimates."""
+        if self.meter is None:
+            return
+        usage = (usage or Usage()).over(header_usage(headers))
+        priced = self.priced if self.priced is not None and url.startswith(self.priced) else None
+        provider = provider_of(url, request.model, headers, self.priced)
+        self.meter.record(request.model, provider, request.prompt, texts, usage, priced_by=priced)
 
     async def stream(
         self, request: GenerationRequest, timeout: float | None = None
@@ -347,6 +384,9 @@ class HttpBackend:
         accept = "text/event-stream" if self.framing == "sse" else "application/x-ndjson"
         raw: list[str] = []
         status = 0
+        parts: list[str] = []  # what arrived, for the token count (also of a stream cut short)
+        usage: Usage | None = None
+        headers: Mapping[str, str] = {}
         try:
             async with self._client.stream(
                 "POST", url, json=body, headers={"Accept": accept}, **kwargs
@@ -356,17 +396,28 @@ class HttpBackend:
                     await response.aread()
                     text = body_text(response)
                     raw.append(text)
-                    yield self._whole(status, response.headers, text)
+                    whole = self._whole(status, response.headers, text)
+                    headers, usage = response.headers, whole.usage
+                    parts.append(whole.text)
+                    yield whole
                     return
+                headers = response.headers
                 async for data in self._events(response, raw):
                     chunk = self.event(data)
-                    if chunk is not None:
-                        yield chunk
+                    if chunk is None:
+                        continue
+                    usage = chunk.usage or usage
+                    if not chunk.text and chunk.finish_reason is None:
+                        continue  # a usage-only event
+                    parts.append(chunk.text)
+                    yield chunk
         except httpx.HTTPError as exc:
             raise translate(exc, url) from None
         finally:
             if self._on_exchange is not None and status:
                 self._on_exchange(url, body, status, "".join(raw)[:RAW_LIMIT])
+            if 200 <= status < 400 and (parts or usage is not None):
+                self.count(url, request, ["".join(parts)], usage, headers)
 
     def _whole(self, status: int, headers: Mapping[str, str], text: str) -> Chunk:
         """A server that answered a stream request with one JSON body (or an error)."""
@@ -375,7 +426,11 @@ class HttpBackend:
             raise self.error(status, headers, data, text)
         _check_not_empty(self.who, status, text)
         generation = self.parse(status, data, text)
-        return Chunk(generation.texts[0] if generation.texts else "", generation.finish_reason)
+        return Chunk(
+            generation.texts[0] if generation.texts else "",
+            generation.finish_reason,
+            generation.usage,
+        )
 
     async def _events(self, response: httpx.Response, raw: list[str]) -> AsyncIterator[Any]:
         if self.framing == "sse":
@@ -420,10 +475,41 @@ async def collect(chunks: AsyncIterator[Chunk]) -> Generation:
     """A whole generation from a stream of chunks."""
     parts: list[str] = []
     reason: str | None = None
+    usage: Usage | None = None
     async for chunk in chunks:
         parts.append(chunk.text)
         reason = chunk.finish_reason or reason
-    return Generation(("".join(parts),), reason)
+        usage = chunk.usage or usage
+    return Generation(("".join(parts),), reason, usage=usage)
+
+
+def header_usage(headers: Mapping[str, str]) -> Usage | None:
+    """``x-prompt-tokens`` / ``x-generated-tokens`` (the HF API, TGI)."""
+    return Usage.read(headers.get("x-prompt-tokens"), headers.get("x-generated-tokens"))
+
+
+ROUTING_POLICIES = frozenset({"fastest", "cheapest", "preferred", "auto"})
+
+
+def provider_of(
+    url: str, model: str, headers: Mapping[str, str], router: str | None
+) -> str | None:
+    """Which provider served a call (``None``: not known).
+
+    The router's ``x-inference-provider`` header, else the model's ``:provider`` suffix,
+    else the first path segment under the router base.
+    """
+    named = str(headers.get("x-inference-provider") or "").strip()
+    if named:
+        return named
+    _, _, suffix = model.partition(":")
+    if suffix and suffix not in ROUTING_POLICIES:
+        return suffix
+    if router is not None and url.startswith(router):
+        segment = url[len(router):].lstrip("/").split("/", 1)[0]
+        if segment and segment not in ("v1", "models"):
+            return segment
+    return None
 
 
 def url_path(url: str) -> str:

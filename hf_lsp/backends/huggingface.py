@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hf_lsp.backends.http import HttpBackend, error_text, status_error
-from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest
+from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest, Usage
 from hf_lsp.errors import (
     HttpStatusError,
     MalformedResponseError,
@@ -55,6 +55,7 @@ def parse_response(status: int, data: Any, text: str) -> Generation:
         raise MalformedResponseError(f"the API answered {status} with {what}", body=text)
     texts: list[str] = []
     finish_reason = None
+    generated: list[Any] = []
     for item in data:
         if not isinstance(item, Mapping) or not isinstance(item.get("generated_text"), str):
             raise MalformedResponseError(
@@ -64,11 +65,20 @@ def parse_response(status: int, data: Any, text: str) -> Generation:
         details = item.get("details")
         if isinstance(details, Mapping) and isinstance(details.get("finish_reason"), str):
             finish_reason = finish_reason or details["finish_reason"]
-    return Generation(tuple(texts), finish_reason, text)
+        generated.append(details.get("generated_tokens") if isinstance(details, Mapping) else None)
+    counts = [Usage.read(None, g) for g in generated]
+    usage = None
+    if counts and all(c is not None for c in counts):  # TGI's count of every sequence
+        usage = Usage(None, sum(c.completion_tokens or 0 for c in counts if c is not None))
+    return Generation(tuple(texts), finish_reason, text, usage=usage)
 
 
 def tgi_event(data: Any) -> Chunk | None:
-    """One TGI stream event: ``{"token": {"text", "special"}, "details": null | {...}}``."""
+    """One TGI stream event: ``{"token": {"text", "special"}, "details": null | {...}}``.
+
+    The last event's ``details`` count the tokens: ``generated_tokens``, and ``input_length``
+    (TGI 2).
+    """
     if not isinstance(data, Mapping):
         raise MalformedResponseError(f"unexpected stream event {data!r}")
     token = data.get("token")
@@ -79,7 +89,10 @@ def tgi_event(data: Any) -> Chunk | None:
         text = str(token.get("text") or "")
     if not text and reason is None:
         return None
-    return Chunk(text, reason)
+    usage = None
+    if isinstance(details, Mapping):
+        usage = Usage.read(details.get("input_length"), details.get("generated_tokens"))
+    return Chunk(text, reason, usage)
 
 
 def status_error_hf(

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hf_lsp.backends.http import HttpBackend, error_text, status_error, url_path
-from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest
+from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest, Usage
 from hf_lsp.errors import BadRequestError, HttpStatusError, MalformedResponseError, ServerError
 
 _FINISH = {"limit": "length", "eos": "eos_token", "word": "stop_sequence"}
@@ -34,6 +34,11 @@ def llamacpp_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
     if p.get("stop"):
         out["stop"] = list(p["stop"])
     return out
+
+
+def _usage(data: Mapping[str, Any]) -> Usage | None:
+    """``tokens_evaluated`` (the prompt) and ``tokens_predicted``."""
+    return Usage.read(data.get("tokens_evaluated"), data.get("tokens_predicted"))
 
 
 class LlamaCppBackend(HttpBackend):
@@ -65,7 +70,8 @@ class LlamaCppBackend(HttpBackend):
         if not isinstance(data, Mapping) or not isinstance(data.get("content"), str):
             raise MalformedResponseError("llama.cpp answered without `content`", body=text)
         stop_type = data.get("stop_type")
-        return Generation((data["content"],), _FINISH.get(str(stop_type), stop_type), text)
+        return Generation((data["content"],), _FINISH.get(str(stop_type), stop_type), text,
+                          usage=_usage(data))
 
     def event(self, data: Any) -> Chunk | None:
         if not isinstance(data, Mapping):
@@ -77,7 +83,7 @@ class LlamaCppBackend(HttpBackend):
             reason = _FINISH.get(stop_type, stop_type)
         if not text and reason is None:
             return None
-        return Chunk(text, reason)
+        return Chunk(text, reason, _usage(data) if reason is not None else None)
 
     def error(
         self, status: int, headers: Mapping[str, str], data: Any, text: str

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from hf_lsp.backends.http import HttpBackend, error_text, status_error
-from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest
+from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest, Usage
 from hf_lsp.errors import (
     BadRequestError,
     HttpStatusError,
@@ -99,7 +99,8 @@ class OllamaBackend(HttpBackend):
     def parse(self, status: int, data: Any, text: str) -> Generation:
         if not isinstance(data, Mapping) or not isinstance(data.get("response"), str):
             raise MalformedResponseError("Ollama answered without `response`", body=text)
-        return Generation((data["response"],), data.get("done_reason"), text)
+        return Generation((data["response"],), data.get("done_reason"), text,
+                          usage=Usage.read(data.get("prompt_eval_count"), data.get("eval_count")))
 
     def event(self, data: Any) -> Chunk | None:
         if not isinstance(data, Mapping):
@@ -108,7 +109,8 @@ class OllamaBackend(HttpBackend):
         reason = (data.get("done_reason") or "stop") if data.get("done") else None
         if not text and reason is None:
             return None
-        return Chunk(str(text), reason)
+        usage = Usage.read(data.get("prompt_eval_count"), data.get("eval_count"))
+        return Chunk(str(text), reason, usage)
 
     def error(
         self, status: int, headers: Mapping[str, str], data: Any, text: str

@@ -8,12 +8,15 @@ Errors come as ``{"error": {"message", "type"}}``, flat ``{"message"}`` or ``{"d
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from hf_lsp.backends.http import HttpBackend, error_text
-from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest
-from hf_lsp.errors import MalformedResponseError
+from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest, Usage
+from hf_lsp.errors import BadRequestError, MalformedResponseError
+
+log = logging.getLogger(__name__)
 
 MAX_STOPS = 4  # OpenAI's own limit; vLLM takes more, but a valid setting must work everywhere
 
@@ -62,7 +65,15 @@ def parse_completion(data: Any, text: str, *, chat: bool = False) -> Generation:
             raise MalformedResponseError("a choice without text", body=text)
         texts.append(value)
     first = choices[0] if isinstance(choices[0], Mapping) else {}
-    return Generation(tuple(texts), first.get("finish_reason"), text)
+    return Generation(tuple(texts), first.get("finish_reason"), text, usage=openai_usage(data))
+
+
+def openai_usage(data: Any) -> Usage | None:
+    """``usage: {prompt_tokens, completion_tokens}`` of an answer or a stream's last event."""
+    usage = data.get("usage") if isinstance(data, Mapping) else None
+    if not isinstance(usage, Mapping):
+        return None
+    return Usage.read(usage.get("prompt_tokens"), usage.get("completion_tokens"))
 
 
 def _choice_text(choice: Any, chat: bool) -> str | None:
@@ -84,11 +95,35 @@ class OpenAIBackend(HttpBackend):
     def url(self, request: GenerationRequest, stream: bool) -> str:
         return base_url(self.endpoint) + "/v1/completions"
 
+    # ask a stream for its token counts in a last event (OpenAI, vLLM, llama.cpp, Ollama's /v1
+    # and the router take it); a server that rejects the field is asked without it from then on
+    usage_option = True
+
     def body(self, request: GenerationRequest, stream: bool) -> dict[str, Any]:
         body = openai_parameters(request.model, request.parameters)
         body["prompt"] = request.prompt
         body["stream"] = stream
+        return self.with_usage_option(body, stream)
+
+    def with_usage_option(self, body: dict[str, Any], stream: bool) -> dict[str, Any]:
+        if stream and self.usage_option:
+            body["stream_options"] = {"include_usage": True}
         return body
+
+    async def stream(
+        self, request: GenerationRequest, timeout: float | None = None
+    ) -> AsyncIterator[Chunk]:
+        try:
+            async for chunk in super().stream(request, timeout):
+                yield chunk
+        except BadRequestError as exc:
+            if not self.usage_option or "stream_options" not in str(exc):
+                raise
+            log.warning("%s does not take stream_options; streaming without token counts",
+                        self.who)
+            self.usage_option = False
+            async for chunk in super().stream(request, timeout):
+                yield chunk
 
     def parse(self, status: int, data: Any, text: str) -> Generation:
         if isinstance(data, Mapping) and data.get("object") == "error":  # older vLLM, with 200
@@ -97,15 +132,16 @@ class OpenAIBackend(HttpBackend):
         return parse_completion(data, text)
 
     def event(self, data: Any) -> Chunk | None:
+        usage = openai_usage(data)
         choices = data.get("choices") if isinstance(data, Mapping) else None
         if not isinstance(choices, list) or not choices:
-            return None  # e.g. a usage-only chunk
+            return Chunk("", None, usage) if usage is not None else None  # usage-only
         choice = choices[0]
         text = _choice_text(choice, chat="delta" in choice) or ""
         reason = choice.get("finish_reason") if isinstance(choice, Mapping) else None
-        if not text and reason is None:
+        if not text and reason is None and usage is None:
             return None
-        return Chunk(text, reason)
+        return Chunk(text, reason, usage)
 
     async def chat(
         self,

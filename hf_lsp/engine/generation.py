@@ -49,11 +49,44 @@ class GenerationRequest:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """Tokens in and out as the server counted them (``None``: it did not say)."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    @classmethod
+    def read(cls, prompt: Any, completion: Any) -> Usage | None:
+        """From two JSON values; ``None`` when neither is a count."""
+        p, c = _count(prompt), _count(completion)
+        return None if p is None and c is None else cls(p, c)
+
+    def over(self, other: Usage | None) -> Usage:
+        """These figures, and ``other``'s where these are missing."""
+        if other is None:
+            return self
+        return Usage(
+            self.prompt_tokens if self.prompt_tokens is not None else other.prompt_tokens,
+            self.completion_tokens if self.completion_tokens is not None
+            else other.completion_tokens,
+        )
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and value >= 0 else None
+
+
+@dataclass(frozen=True)
 class Generation:
     """What a backend produced: one text per returned sequence.
 
     ``partial`` marks text kept from a stream that broke before its end, or cut back to its
     last complete line when a budget stopped it: ``limit`` names that budget's setting.
+    ``usage`` is the server's own count of the tokens, when it gave one.
     """
 
     texts: tuple[str, ...]
@@ -61,14 +94,19 @@ class Generation:
     raw: str = ""
     partial: bool = False
     limit: str | None = None
+    usage: Usage | None = None
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """One piece of a streamed generation; the last one carries the finish reason."""
+    """One piece of a streamed generation; the last one carries the finish reason.
+
+    ``usage``: the server's token count, on the event that carries it (usually the last).
+    """
 
     text: str
     finish_reason: str | None = None
+    usage: Usage | None = None
 
 
 @dataclass(frozen=True)

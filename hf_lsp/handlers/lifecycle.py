@@ -41,6 +41,7 @@ def register(server: HfLanguageServer) -> None:
     @server.feature(STATUS)
     def status(ls: HfLanguageServer, params: Any) -> dict[str, Any]:
         figures = dict(ls.configuration.engine.status())
+        figures.update(ls.configuration.meter.status())
         figures["tokenSource"] = ls.configuration.token_source
         figures["documents"] = len(ls.documents)
         figures["version"] = ls.version

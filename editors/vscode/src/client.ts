@@ -158,6 +158,7 @@ export class HfLspClient implements vscode.Disposable {
             await this.checkErrors();
           } else {
             this.status.set('idle');
+            void this.figures().then((f) => this.showSpend(f), () => undefined);
           }
           return result;
         } catch (error) {
@@ -194,6 +195,14 @@ export class HfLspClient implements vscode.Disposable {
     };
   }
 
+  /** The session's tokens (and cost) in the status tooltip. */
+  private showSpend(figures: Figures | undefined): void {
+    if (figures?.spend !== undefined && figures.spend !== this.status.spend) {
+      this.status.spend = figures.spend;
+      this.status.set(this.status.state, this.status.detail);
+    }
+  }
+
   /** An empty answer may hide an error the server counted: show it on the status bar. */
   private async checkErrors(): Promise<void> {
     const figures = await this.figures().catch(() => undefined);
@@ -201,6 +210,7 @@ export class HfLspClient implements vscode.Disposable {
       return;
     }
     this.status.model = figures.model ?? '';
+    this.showSpend(figures);
     const errors = figures.errors ?? 0;
     if (errors > this.errorsSeen) {
       this.errorsSeen = errors;

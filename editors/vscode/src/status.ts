@@ -16,6 +16,11 @@ export interface Figures {
   lastLatencyMs?: number | null;
   lastMaxNewTokens?: number | null;
   tokenSource?: string;
+  /** Tokens in/out for the session, and the cost where the price is known (one line). */
+  spend?: string;
+  tokensIn?: number;
+  tokensOut?: number;
+  costUsd?: number | null;
 }
 
 function plural(n: number | undefined, word: string): string {
@@ -34,6 +39,9 @@ export function describeStatus(f: Figures): { summary: string; details: string[]
     `endpoint: ${f.endpoint ?? 'unknown'}`,
     `token: ${f.tokenSource ?? 'unknown'}`,
   ];
+  if (f.spend) {
+    details.push(`tokens: ${f.spend}`);
+  }
   if (f.lastLatencyMs !== undefined && f.lastLatencyMs !== null) {
     details.push(`last answer: ${Math.round(f.lastLatencyMs)} ms`);
   }
@@ -52,6 +60,7 @@ export class StatusBar implements vscode.Disposable {
   detail = '';
   autoSuggest = true;
   model = '';
+  spend = '';
 
   constructor() {
     this.item = vscode.window.createStatusBarItem('hfLsp.status', vscode.StatusBarAlignment.Right, 100);
@@ -104,6 +113,9 @@ export class StatusBar implements vscode.Disposable {
     const lines = [`hf-lsp: ${words}${this.detail ? ` — ${this.detail}` : ''}`];
     if (this.model) {
       lines.push(`model: ${this.model}`);
+    }
+    if (this.spend) {
+      lines.push(`tokens: ${this.spend}`);
     }
     lines.push(`automatic suggestions: ${this.autoSuggest ? 'on' : 'off (Alt+\\ or "hf-lsp: Trigger Suggestion")'}`);
     lines.push('click for status');

@@ -29,6 +29,17 @@ test('the status summary counts requests, cache hits, API calls and errors', () 
   assert.equal(describeStatus({}).summary, 'hf-lsp: 0 requests, 0 cache hits, 0 API calls, 0 errors');
 });
 
+test('the status shows the session\'s tokens and cost', () => {
+  const spend = '1,234 in / 56 out tokens, $0.0012';
+  assert.ok(describeStatus({ spend }).details.includes(`tokens: ${spend}`));
+  assert.ok(!describeStatus({}).details.some((line) => line.startsWith('tokens:')));
+  const bar = new StatusBar();
+  const item = created.at(-1)!;
+  bar.spend = spend;
+  bar.set('idle');
+  assert.match(String(item.tooltip), /tokens: 1,234 in \/ 56 out tokens, \$0\.0012/);
+});
+
 test('the status bar shows generating while any request runs, then idle or the error', () => {
   const bar = new StatusBar();
   const item = created.at(-1)!;
