@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import httpx
 
+from hf_lsp.backends.chat_fim import ChatFimBackend
 from hf_lsp.backends.http import Connection, HttpBackend
 from hf_lsp.backends.huggingface import HuggingFaceBackend
 from hf_lsp.backends.llamacpp import LlamaCppBackend
 from hf_lsp.backends.ollama import OllamaBackend
 from hf_lsp.backends.openai import OpenAIBackend
 from hf_lsp.backends.tgi import TgiBackend
+from hf_lsp.engine.chat_fim import completion_route
 from hf_lsp.engine.generation import Backend, Exchange
 from hf_lsp.settings import Settings
 
@@ -31,12 +33,17 @@ def make_backend(
     transport: httpx.AsyncBaseTransport | None = None,
     on_exchange: Exchange | None = None,
 ) -> Backend:
-    """The adapter for ``settings.backend``, with its own long-lived HTTP client."""
+    """The adapter for ``settings.backend``, with its own long-lived HTTP client.
+
+    Completions through a chat prompt (``completionMode``) take :class:`ChatFimBackend`.
+    """
     connection = Connection.reaching(
         settings.endpoint(), settings.network, token=token, timeout=settings.request_timeout,
         verbatim=settings.verbatim,
     )
     adapter = ADAPTERS[settings.backend]
+    if completion_route(settings) == "chat":  # an instruction model: the hole in a chat prompt
+        adapter = ChatFimBackend
     return adapter(
         connection,
         transport=transport,

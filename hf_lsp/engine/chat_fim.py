@@ -11,9 +11,15 @@ the code after the hole or the whole file with the hole filled, or leak FIM toke
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from hf_lsp.engine.action_output import extract_code
+from hf_lsp.engine.action_prompts import looks_instruct
 from hf_lsp.engine.prompts import COMMON_SPECIAL, TEMPLATES
+
+if TYPE_CHECKING:
+    from hf_lsp.settings import Settings
 
 HOLE = "<FILL_HERE>"
 
@@ -52,6 +58,24 @@ _PROSE_OPENERS = re.compile(
 )
 _CLOSE = {")": "(", "]": "[", "}": "{"}
 TAB_WIDTH = 4
+
+
+def completion_route(settings: Settings) -> str:
+    """``chat`` when completions go through a chat prompt, ``fim`` otherwise.
+
+    ``auto`` chooses chat for an ``openai`` server and an instruction model, or a URL that
+    is the chat route itself; ``huggingface`` routes by the model's providers instead.
+    """
+    if settings.backend == "huggingface":
+        return "fim"
+    if settings.completion_mode != "auto":
+        return settings.completion_mode
+    if settings.backend != "openai":
+        return "fim"
+    if settings.verbatim:
+        path = urlsplit(settings.endpoint()).path.rstrip("/")
+        return "chat" if path.endswith("/chat/completions") else "fim"
+    return "chat" if looks_instruct(settings.model) else "fim"
 
 
 def fim_messages(
@@ -275,15 +299,19 @@ def _place(lines: list[str], prefix: str, suffix: str) -> str:
     body = cursor.lstrip()
     if body:
         stripped = first.lstrip(" \t")
-        if stripped.startswith(body.rstrip()):
+        after = stripped[len(body.rstrip()):]
+        if stripped.startswith(body) or (
+            stripped.startswith(body.rstrip()) and not after[:1].isalnum() and after[:1] != "_"
+        ):
             # the whole line repeated, hole filled: what follows the cursor's text
             first = (stripped[len(body):] if stripped.startswith(body)
-                     else stripped[len(body.rstrip()):].lstrip(" "))
+                     else after.lstrip(" "))
             shift = _width(_lead(cursor)) - _width(_lead(lines[0]))
         elif (k := _overlap(cursor, stripped)) > 0:
             first = stripped[k:]
         elif not suffix.split("\n", 1)[0].strip() and (
-            _lead(first) or (len(lines) > 1 and re.search(r"[:{]\s*$", cursor))
+            _width(_lead(first)) >= max(2, _width(_lead(cursor)))
+            or (len(lines) > 1 and re.search(r"[:{]\s*$", cursor))
         ):
             newline = True  # the answer starts on the next line: the hole ends this one
             shift = 0
@@ -322,17 +350,25 @@ def _relative(lines: list[str], column: int) -> bool:
 def _overlap(cursor: str, answer: str) -> int:
     """Length of the cursor line's end that the answer starts by repeating (0: none).
 
-    At least three characters, starting at a word boundary of the line:
-    ``x = compute(`` + ``compute(a)`` → 8.
+    The repeat starts and ends at word boundaries, and is a whole word or at least three
+    characters: ``x = compute(`` + ``compute(a)`` → 8, ``if x`` + ``x > 0:`` → 1.
     """
-    for k in range(min(len(cursor), len(answer)), 2, -1):
+    for k in range(min(len(cursor), len(answer)), 0, -1):
         piece = answer[:k]
-        if not cursor.endswith(piece) or not piece.strip() or piece[0].isspace():
+        if not cursor.endswith(piece) or piece[0].isspace():
             continue
         before = cursor[-k - 1] if len(cursor) > k else " "
-        if not (before.isalnum() or before == "_") or not (piece[0].isalnum() or piece[0] == "_"):
+        if _word(before) and _word(piece[0]):
+            continue
+        if _word(piece[-1]) and _word(answer[k : k + 1]):
+            continue
+        if k >= 3 or re.fullmatch(r"\w+", piece):
             return k
     return 0
 
 
-__all__ = ["HOLE", "SYSTEM", "clean_fim_answer", "fim_messages"]
+def _word(ch: str) -> bool:
+    return bool(ch) and (ch.isalnum() or ch == "_")
+
+
+__all__ = ["HOLE", "SYSTEM", "clean_fim_answer", "completion_route", "fim_messages"]

@@ -361,6 +361,8 @@ class CompletionEngine:
             prefix=prefix,
             suffix=suffix if s.fim.enabled else "",
             fim=s.fim.enabled,
+            language=language,
+            path=path,
         ), win
 
     def max_new_tokens(self, spot: Spot) -> int:
