@@ -11,8 +11,10 @@ from hf_server import Fault
 from hf_lsp.backends import make_backend
 from hf_lsp.backends.chat_fim import HEADROOM, ChatFimBackend, chat_stops
 from hf_lsp.backends.openai import OpenAIBackend
-from hf_lsp.engine.chat_fim import HOLE, completion_route
-from hf_lsp.engine.generation import GenerationRequest
+from hf_lsp.engine.chat_fim import HOLE, ROLE_TOKENS, completion_route, fim_messages
+from hf_lsp.engine.completion import CompletionEngine
+from hf_lsp.engine.document import Document
+from hf_lsp.engine.generation import Generation, GenerationRequest
 from hf_lsp.errors import BadRequestError, MalformedResponseError
 from hf_lsp.settings import parse_settings
 
@@ -141,3 +143,35 @@ async def test_an_error_object_with_200_is_an_error() -> None:
         with pytest.raises(MalformedResponseError, match="boom"):
             await made.generate(REQUEST)
         await made.aclose()
+
+
+async def test_the_chat_prompt_fits_the_context_window() -> None:
+    """The chat prompt's own words and the answer's head room come out of the budget."""
+    seen: list[GenerationRequest] = []
+
+    class Recording:
+        endpoint = "fake"
+        max_new_tokens_cap = None
+
+        async def generate(self, request: GenerationRequest, timeout: float | None = None
+                           ) -> Generation:
+            seen.append(request)
+            return Generation(("1",))
+
+        async def aclose(self) -> None:
+            return None
+
+    settings = parse_settings({
+        "backend": "openai", "model": INSTRUCT, "debounce": {"enabled": False}, "stream": False,
+        "tokens": {"contextWindow": 600, "charsPerToken": 4.0},
+        "context": {"maxPrefixChars": 100000, "maxPrefixLines": 100000},
+    })
+    engine = CompletionEngine(settings, Recording())  # type: ignore[arg-type]
+    text = "".join(f"value_{i} = compute({i})\n" for i in range(2000)) + "result = "
+    await engine.complete(Document("file:///big.py", text, "python"), 2000, 9)
+    (request,) = seen
+    messages = fim_messages(request.prefix, request.suffix, language=request.language,
+                            path=request.path)
+    sent = sum(len(m["content"]) for m in messages) / 4.0 + ROLE_TOKENS
+    assert sent + request.parameters["max_new_tokens"] + HEADROOM <= 600
+    assert len(request.prefix) > 600  # most of the window still holds code

@@ -16,14 +16,11 @@ from urllib.parse import urlsplit
 
 from hf_lsp.backends.http import HttpBackend, error_text, url_path
 from hf_lsp.backends.openai import base_url, openai_parameters, parse_completion
-from hf_lsp.engine.chat_fim import clean_fim_answer, fim_messages
+from hf_lsp.engine.chat_fim import HEADROOM, clean_fim_answer, fim_messages
 from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest
 from hf_lsp.errors import MalformedResponseError
 
 CHAT_ROUTE = "/v1/chat/completions"
-# tokens a chat answer spends around the code (measured on tests/golden/chat_fim.json): a
-# fence is 3 to 5, a sentence before it 10 to 20; only what is generated is billed
-HEADROOM = 24
 # a stop sequence is sent only when it is a special token: "\n" or a user's "\n\n" would end
 # the answer inside its opening fence or its first line of prose
 _TOKEN_LIKE = re.compile(r"^(?:<[^<>\s`]+>|\[[A-Z_]+\])$")

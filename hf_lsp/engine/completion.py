@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_lsp.engine.cache import CompletionCache
+from hf_lsp.engine.chat_fim import HEADROOM, ROLE_TOKENS, completion_route, prompt_overhead
 from hf_lsp.engine.context import Spot, Window, language_from_path, path_header, window
 from hf_lsp.engine.crossfile import CrossFile
 from hf_lsp.engine.debounce import Rhythm
@@ -303,6 +304,9 @@ class CompletionEngine:
         )
         self.figures.token_counter = counter.name
         markers = counter.count(template.render("", "")) + counter.count(header)
+        if completion_route(s) == "chat":  # the chat prompt's words, not the FIM tokens
+            markers = (counter.count(prompt_overhead(language, path)) + ROLE_TOKENS + HEADROOM
+                       + counter.count(header))
         window_tokens = s.tokens.context_window
         limits = self.server_limits
         if limits is not None and limits.max_total_tokens:
