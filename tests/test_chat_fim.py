@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hf_lsp.engine.chat_fim import HOLE, clean_fim_answer, fim_messages
 from hf_lsp.engine.postprocess import Cleanup, clean
@@ -100,3 +102,20 @@ def test_bad_input_does_not_raise() -> None:
     for answer in ("```", "`", "```python", "\x00\ufffd", "}" * 50, "\n" * 20 + "x"):
         for prefix, suffix in (("", ""), ("\t", "\n"), ("a(", ")"), ("\n\n", "\n\n")):
             assert isinstance(clean_fim_answer(answer, prefix, suffix), str)
+
+
+_PIECES = st.sampled_from([
+    "```", "```python\n", "\n```", "\n", "    ", "\t", "Here is the code:", "<|fim_middle|>",
+    "<|im_end|>", HOLE, "<think>", "</think>", "return a + b", "def f(x):", "}", ")", "(",
+    "`x`", "I can't determine this.", "print(f(1))", "x = ",
+])
+_TEXT = st.lists(_PIECES, max_size=12).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(answer=_TEXT, prefix=_TEXT, suffix=_TEXT)
+def test_any_answer_is_cleaned_without_raising(answer: str, prefix: str, suffix: str) -> None:
+    text = clean_fim_answer(answer, prefix, suffix)
+    assert isinstance(text, str)
+    for marker in (HOLE, "<|fim_middle|>", "<|im_end|>", "<think>", "</think>"):
+        assert marker not in text

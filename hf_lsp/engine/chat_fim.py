@@ -122,7 +122,9 @@ def _fence_for(text: str) -> str:
 
 def clean_fim_answer(answer: str, prefix: str, suffix: str) -> str:
     """Only the code that goes between ``prefix`` and ``suffix`` ("" when there is none)."""
-    text = _without_tokens(_THINK.sub("", answer))
+    text = _THINK.sub("", answer)
+    text = text[text.rfind("</think>") + len("</think>"):] if "</think>" in text else text
+    text = _without_tokens(text)
     code = _code(text)
     if not code.strip():
         return ""
