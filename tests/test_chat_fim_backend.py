@@ -145,31 +145,54 @@ async def test_an_error_object_with_200_is_an_error() -> None:
         await made.aclose()
 
 
+class Recording:
+    """A backend that records the engine's requests and answers one line."""
+
+    endpoint = "fake"
+    max_new_tokens_cap = None
+
+    def __init__(self) -> None:
+        self.seen: list[GenerationRequest] = []
+
+    async def generate(self, request: GenerationRequest, timeout: float | None = None
+                       ) -> Generation:
+        self.seen.append(request)
+        return Generation(("1",))
+
+    async def aclose(self) -> None:
+        return None
+
+
+def chat_engine(backend: Recording, **settings: Any) -> CompletionEngine:
+    base = {"backend": "openai", "model": INSTRUCT, "debounce": {"enabled": False},
+            "stream": False, **settings}
+    return CompletionEngine(parse_settings(base), backend)  # type: ignore[arg-type]
+
+
+async def test_other_files_join_a_chat_prompt_as_path_comments() -> None:
+    backend = Recording()
+    engine = chat_engine(backend)
+    other = Document(
+        "file:///lib/invoice.py",
+        "class Invoice:\n    def total_amount(self, items):\n        return sum(items)\n",
+        "python",
+    )
+    doc = Document("file:///app.py", "inv = Invoice()\ninv.total_amount(", "python")
+    await engine.complete(doc, 1, 17, "app.py", others=[doc, other], repo="proj")
+    (request,) = backend.seen
+    assert "# Path: lib/invoice.py" in request.prefix and "def total_amount" in request.prefix
+    assert "<|file_sep|>" not in request.prompt and HOLE in request.prompt
+    assert (request.language, request.path) == ("python", "app.py")
+
+
 async def test_the_chat_prompt_fits_the_context_window() -> None:
     """The chat prompt's own words and the answer's head room come out of the budget."""
-    seen: list[GenerationRequest] = []
-
-    class Recording:
-        endpoint = "fake"
-        max_new_tokens_cap = None
-
-        async def generate(self, request: GenerationRequest, timeout: float | None = None
-                           ) -> Generation:
-            seen.append(request)
-            return Generation(("1",))
-
-        async def aclose(self) -> None:
-            return None
-
-    settings = parse_settings({
-        "backend": "openai", "model": INSTRUCT, "debounce": {"enabled": False}, "stream": False,
-        "tokens": {"contextWindow": 600, "charsPerToken": 4.0},
-        "context": {"maxPrefixChars": 100000, "maxPrefixLines": 100000},
-    })
-    engine = CompletionEngine(settings, Recording())  # type: ignore[arg-type]
+    backend = Recording()
+    engine = chat_engine(backend, tokens={"contextWindow": 600, "charsPerToken": 4.0},
+                         context={"maxPrefixChars": 100000, "maxPrefixLines": 100000})
     text = "".join(f"value_{i} = compute({i})\n" for i in range(2000)) + "result = "
     await engine.complete(Document("file:///big.py", text, "python"), 2000, 9)
-    (request,) = seen
+    (request,) = backend.seen
     messages = fim_messages(request.prefix, request.suffix, language=request.language,
                             path=request.path)
     sent = sum(len(m["content"]) for m in messages) / 4.0 + ROLE_TOKENS

@@ -101,14 +101,14 @@ async def test_completion_mode_forces_either_route(start: Starter) -> None:
         assert [i.insert_text for i in await inline(client, uri, 4, 4)] == ["result = r * r"]
         assert server.generation_requests()[-1].path == "/v1/completions"
 
-        # a base model, told to use chat; the new setting takes effect without a restart
+        # the same model told to use chat: the new setting takes effect without a restart,
+        # and the answer cached from the FIM prompt is not the chat prompt's
         client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
-            settings={"hfLsp": {**settings_for(server), "model": "bigcode/starcoder2-3b",
-                                "completionMode": "chat"}}))
+            settings={"hfLsp": {**settings_for(server), "completionMode": "chat"}}))
         await wait_for(lambda: len(logged(client, "settings applied")) >= 2)
         assert [i.insert_text for i in await inline(client, uri, 4, 4)] == [FILL]
         assert server.generation_requests()[-1].path == "/v1/chat/completions"
-        assert server.generation_requests()[-1].body["model"] == "bigcode/starcoder2-3b"
+        assert len(server.generation_requests()) == 2
 
 
 async def test_the_chat_servers_errors_read_as_the_openai_adapters(start: Starter) -> None:

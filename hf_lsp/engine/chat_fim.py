@@ -10,6 +10,7 @@ the code after the hole or the whole file with the hole filled, or leak FIM toke
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -107,6 +108,14 @@ def fim_messages(
         hints
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def messages_prompt(
+    prefix: str, suffix: str, *, language: str | None, path: str | None
+) -> str:
+    """The chat messages as a request's prompt string: what its cache key and figures see."""
+    messages = fim_messages(prefix, suffix, language=language, path=path)
+    return json.dumps(messages, ensure_ascii=False)
 
 
 def prompt_overhead(language: str | None, path: str | None) -> str:
@@ -384,5 +393,5 @@ def _word(ch: str) -> bool:
 
 __all__ = [
     "HEADROOM", "HOLE", "ROLE_TOKENS", "SYSTEM", "clean_fim_answer", "completion_route",
-    "fim_messages", "prompt_overhead",
+    "fim_messages", "messages_prompt", "prompt_overhead",
 ]
