@@ -187,6 +187,8 @@ def _is_prose(line: str) -> bool:
     text = line.strip()
     if not text:
         return True
+    if re.match(r"^[\w.]+\s*(?:[-+*/%|&]?=|\(|\[)", text):  # `note = …`, `sure(…)`: code
+        return False
     if _PROSE_OPENERS.match(text):
         return True
     # a sentence: capitalised words and a full stop, with none of code's punctuation
