@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from hf_server import Fault
 
 from hf_lsp.backends import make_backend
 from hf_lsp.backends.chat_fim import HEADROOM, ChatFimBackend, chat_stops
+from hf_lsp.backends.http import Connection
 from hf_lsp.backends.openai import OpenAIBackend
 from hf_lsp.engine.chat_fim import HOLE, ROLE_TOKENS, completion_route, fim_messages
 from hf_lsp.engine.completion import CompletionEngine
@@ -29,6 +31,7 @@ REQUEST = GenerationRequest(
     suffix="\n",
     language="python",
     path="src/calc.py",
+    chat=True,
 )
 
 
@@ -116,6 +119,33 @@ async def test_a_verbatim_url(url: str, path: str) -> None:
         assert (await made.generate(REQUEST)).texts[0] == "x"
         await made.aclose()
     assert server.generation_requests()[0].path == path
+
+
+@pytest.mark.parametrize("how", ["generate", "stream"])
+async def test_a_request_not_marked_chat_keeps_the_backends_own_route(how: str) -> None:
+    """A code action's fill-in-the-middle prompt for an instruction model (actions.mode)."""
+    request = dataclasses.replace(REQUEST, chat=False, parameters={"max_new_tokens": 5})
+    with FakeBackend("openai", "return a + b\n", chat_answer=instruct("x", hole=HOLE)) as server:
+        made = chat_backend(server.base_url + "/v1")
+        if how == "generate":
+            text = (await made.generate(request)).texts[0]
+        else:
+            text = "".join([c.text async for c in made.stream(request)])
+        await made.aclose()
+    assert text == "return a + b\n"  # raw: the engine's post-processing comes after
+    (sent,) = server.generation_requests()
+    assert sent.path == "/v1/completions" and sent.body["prompt"] == REQUEST.prompt
+    assert sent.body["stream"] is (how == "stream")
+
+
+async def test_a_chat_backend_without_a_fim_adapter_answers_every_request_by_chat() -> None:
+    with FakeBackend("openai", chat_answer=instruct("x", hole=HOLE)) as server:
+        made = ChatFimBackend(Connection(server.base_url))
+        request = dataclasses.replace(REQUEST, chat=False)
+        assert (await made.generate(request)).texts == ("x", "x")
+        assert await made.limits() is None
+        await made.aclose()
+    assert server.generation_requests()[0].path == "/v1/chat/completions"
 
 
 async def test_another_backend_told_to_use_chat_posts_to_its_chat_route() -> None:

@@ -35,18 +35,27 @@ def make_backend(
 ) -> Backend:
     """The adapter for ``settings.backend``, with its own long-lived HTTP client.
 
-    Completions through a chat prompt (``completionMode``) take :class:`ChatFimBackend`.
+    Completions through a chat prompt (``completionMode``) take :class:`ChatFimBackend`,
+    which passes the other requests on to that adapter.
     """
     connection = Connection.reaching(
         settings.endpoint(), settings.network, token=token, timeout=settings.request_timeout,
         verbatim=settings.verbatim,
     )
-    adapter = ADAPTERS[settings.backend]
-    if completion_route(settings) == "chat":  # an instruction model: the hole in a chat prompt
-        adapter = ChatFimBackend
-    return adapter(
+    adapter = ADAPTERS[settings.backend](
         connection,
         transport=transport,
         on_exchange=on_exchange,
         request_body=settings.request_body,
+    )
+    if completion_route(settings) != "chat":
+        return adapter
+    # an instruction model: completions fill the hole through a chat prompt, and a code
+    # action's fill-in-the-middle prompt still goes to the backend's own route
+    return ChatFimBackend(
+        connection,
+        transport=transport,
+        on_exchange=on_exchange,
+        request_body=settings.request_body,
+        fim=adapter,
     )

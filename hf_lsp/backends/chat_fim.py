@@ -14,10 +14,12 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from hf_lsp.backends.http import HttpBackend, error_text, url_path
+import httpx
+
+from hf_lsp.backends.http import Connection, HttpBackend, error_text, url_path
 from hf_lsp.backends.openai import base_url, openai_parameters, parse_completion
 from hf_lsp.engine.chat_fim import HEADROOM, clean_fim_answer, fim_messages
-from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest
+from hf_lsp.engine.generation import Chunk, Exchange, Generation, GenerationRequest, Limits
 from hf_lsp.errors import MalformedResponseError
 
 CHAT_ROUTE = "/v1/chat/completions"
@@ -32,9 +34,29 @@ def chat_stops(stops: Sequence[str]) -> list[str]:
 
 
 class ChatFimBackend(HttpBackend):
-    """``POST {url}/v1/chat/completions`` asking an instruction model to fill the hole."""
+    """``POST {url}/v1/chat/completions`` asking an instruction model to fill the hole.
+
+    With a ``fim`` adapter for the same server, only requests marked ``chat`` go through
+    chat; the others (a code action's fill-in-the-middle prompt) go to that adapter.
+    """
 
     who = "the chat server"
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_exchange: Exchange | None = None,
+        request_body: Mapping[str, Any] | None = None,
+        fim: HttpBackend | None = None,
+    ) -> None:
+        super().__init__(connection, transport=transport, on_exchange=on_exchange,
+                         request_body=request_body)
+        self.fim = fim
+
+    def _passed_on(self, request: GenerationRequest) -> HttpBackend | None:
+        return self.fim if self.fim is not None and not request.chat else None
 
     def url(self, request: GenerationRequest, stream: bool) -> str:
         return base_url(self.endpoint) + CHAT_ROUTE
@@ -70,6 +92,8 @@ class ChatFimBackend(HttpBackend):
     async def generate(
         self, request: GenerationRequest, timeout: float | None = None
     ) -> Generation:
+        if (other := self._passed_on(request)) is not None:
+            return await other.generate(request, timeout)
         answer = await super().generate(request, timeout)
         texts = tuple(clean_fim_answer(t, request.prefix, request.suffix) for t in answer.texts)
         return Generation(texts, answer.finish_reason, answer.raw, answer.partial)
@@ -77,8 +101,24 @@ class ChatFimBackend(HttpBackend):
     async def stream(
         self, request: GenerationRequest, timeout: float | None = None
     ) -> AsyncIterator[Chunk]:
+        if (other := self._passed_on(request)) is not None:
+            stream = other.stream(request, timeout)
+            try:
+                async for chunk in stream:
+                    yield chunk
+            finally:
+                await stream.aclose()  # type: ignore[attr-defined]
+            return
         generation = await self.generate(request, timeout)
         yield Chunk(generation.texts[0] if generation.texts else "", generation.finish_reason)
+
+    async def limits(self) -> Limits | None:
+        return await self.fim.limits() if self.fim is not None else None
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        if self.fim is not None:
+            await self.fim.aclose()
 
 
 __all__ = ["HEADROOM", "ChatFimBackend", "chat_stops"]

@@ -377,6 +377,7 @@ class CompletionEngine:
             fim=s.fim.enabled,
             language=language,
             path=path,
+            chat=chat,
         ), win
 
     def max_new_tokens(self, spot: Spot) -> int:

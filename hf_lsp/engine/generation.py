@@ -15,6 +15,7 @@ class GenerationRequest:
     ``prompt`` is the rendered prompt (FIM tokens included); ``prefix`` and ``suffix`` are
     its pieces, for backends that do fill-in-the-middle themselves (Ollama, llama.cpp) or
     ask a chat model for it, which also reads the document's ``language`` and ``path``.
+    ``chat`` marks a completion that asks through a chat prompt (``completionMode``).
     """
 
     prompt: str
@@ -26,6 +27,7 @@ class GenerationRequest:
     fim: bool = True
     language: str = ""
     path: str = ""
+    chat: bool = False
 
     def with_options(self, **options: Any) -> GenerationRequest:
         return replace(self, options={**self.options, **options})
