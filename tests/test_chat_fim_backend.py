@@ -228,3 +228,13 @@ async def test_the_chat_prompt_fits_the_context_window() -> None:
     sent = sum(len(m["content"]) for m in messages) / 4.0 + ROLE_TOKENS
     assert sent + request.parameters["max_new_tokens"] + HEADROOM <= 600
     assert len(request.prefix) > 600  # most of the window still holds code
+
+
+async def test_a_tgi_server_told_to_use_chat_still_tells_its_limits() -> None:
+    with FakeBackend("tgi", max_total_tokens=2048, max_input_tokens=2000) as server:
+        made = make_backend(parse_settings({"backend": "tgi", "url": server.base_url,
+                                            "model": INSTRUCT, "completionMode": "chat"}), None)
+        assert isinstance(made, ChatFimBackend)
+        limits = await made.limits()
+        await made.aclose()
+    assert limits is not None and limits.max_total_tokens == 2048
