@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hf_lsp.configuration import Configuration
+from hf_lsp.engine.chat_fim import completion_route
 from hf_lsp.engine.generation import GenerationRequest
 from hf_lsp.errors import (
     AuthError,
@@ -100,6 +101,7 @@ async def run_check(settings: Settings) -> int:
             prefix=PREFIX,
             suffix=SUFFIX if settings.fim.enabled else "",
             fim=settings.fim.enabled,
+            chat=completion_route(settings) == "chat",
         )
         started = time.monotonic()
         try:

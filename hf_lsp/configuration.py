@@ -159,6 +159,8 @@ class Configuration:
             settings.backend,
             settings.endpoint(),
             settings.verbatim,
+            settings.completion_mode,
+            settings.model,  # `auto` reads the route from the model id
             self.token,
             settings.request_timeout,
             settings.network,

@@ -576,6 +576,15 @@ class Settings:
     parameters: Parameters = _setting(None, "Generation parameters.", factory=Parameters)
     options: Options = _setting(None, "Inference API options.", factory=Options)
     fim: Fim = _setting(None, "Fill-in-the-middle format.", factory=Fim)
+    completion_mode: str = _setting(
+        "auto",
+        "How completions ask the model: `fim` (a fill-in-the-middle prompt, for base code "
+        "models), `chat` (`/v1/chat/completions` with the hole marked in a chat prompt, for "
+        "instruction models; `openai`, `tgi`, `ollama` and `llamacpp`) or `auto` (chat for "
+        "`openai` when the model id looks instruction-tuned: it contains `instruct`, `chat` or "
+        "`-it`). `huggingface` picks its route from the model's providers.",
+        choices=ACTION_MODES,
+    )
     context: Context = _setting(None, "Prompt window.", factory=Context)
     max_new_tokens: MaxNewTokens = _setting(
         None, "Generation length by cursor position.", factory=MaxNewTokens

@@ -17,6 +17,7 @@ could be the start of a stop sequence, as the real servers do).
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from collections import deque
@@ -136,6 +137,38 @@ def _held_back(text: str, words: list[str]) -> int:
     return max(
         (k for word in words for k in range(1, len(word)) if text.endswith(word[:k])), default=0
     )
+
+
+# -- instruction models ---------------------------------------------------------------------------
+
+ChatAnswer = Callable[[Sequence[Mapping[str, Any]]], str]
+"""What a chat request is answered with, from its messages (the default: ``completion``)."""
+InstructShape = Literal["fenced", "prose", "echo_file", "bare"]
+_BLOCK = re.compile(r"^(`{3,})(\S*)\n(.*?)^\1\s*$", re.S | re.M)
+
+
+def instruct(fill: str, shape: InstructShape = "fenced", *, hole: str) -> ChatAnswer:
+    """An instruction model asked to fill ``hole`` in the first code block of the last user
+    message, answering ``fill`` in one of the shapes such models use: a fenced block, a
+    fenced block between sentences, the whole block echoed with the hole filled, or bare.
+    """
+
+    def answer(messages: Sequence[Mapping[str, Any]]) -> str:
+        users = [m for m in messages if m.get("role") == "user"]
+        content = str(users[-1].get("content", "")) if users else ""
+        block = _BLOCK.search(content)
+        language = block.group(2) if block else ""
+        code = block.group(3) if block and hole in block.group(3) else ""
+        if shape == "bare":
+            return fill
+        if shape == "echo_file" and code:
+            return f"```{language}\n{code.replace(hole, fill, 1).rstrip()}\n```"
+        fenced = f"```{language}\n{fill}\n```"
+        if shape == "prose":
+            return f"Here is the code that goes in the hole:\n\n{fenced}\n\nThis completes it."
+        return fenced
+
+    return answer
 
 
 # -- error bodies ---------------------------------------------------------------------------------
@@ -345,8 +378,11 @@ class _Protocol:
     def unauthorized(self) -> _Reply:
         return _empty(401)
 
-    def generate(self, limit: int | None, stops: Sequence[str]) -> Generation:
-        return continuation(self.backend.completion, limit, stops, include_stop=self.kind == "tgi")
+    def generate(
+        self, limit: int | None, stops: Sequence[str], text: str | None = None
+    ) -> Generation:
+        completion = self.backend.completion if text is None else text
+        return continuation(completion, limit, stops, include_stop=self.kind == "tgi")
 
 
 class _TGI(_Protocol):
@@ -617,8 +653,9 @@ class _OpenAIShapes:
         stops: Sequence[str],
         stream: bool,
         include_usage: bool,
+        text: str | None = None,
     ) -> _Reply:
-        made = self.protocol.generate(limit, stops)
+        made = self.protocol.generate(limit, stops, text)
         finish = "length" if made.reason == "length" else "stop"
         usage = self.usage(prompt_tokens, made.tokens * n)
         base = {"id": "chatcmpl-1", "created": 0, "model": model}
@@ -835,7 +872,9 @@ class _OpenAI(_Protocol):
         problem = self.unknown_model(body) or self.checked(body, prompt_tokens, max_tokens)
         if problem is not None:
             return problem
+        answer = self.backend.chat_answer
         return self.shapes.chat(
+            text=answer(messages) if answer is not None else None,
             model=body.get("model") or self.model_ids[0],
             prompt_tokens=prompt_tokens,
             n=body.get("n") or 1,
@@ -1305,6 +1344,7 @@ class FakeBackend(Serving):
         chunk_delay: float = 0.0,
         models: tuple[str, ...] = (),
         loading_for: int = 0,
+        chat_answer: ChatAnswer | None = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown backend kind {kind!r}; expected one of {KINDS}")
@@ -1319,6 +1359,7 @@ class FakeBackend(Serving):
         self.ollama_suffix_supported = ollama_suffix_supported
         self.chunk_delay = chunk_delay
         self.models = tuple(models)
+        self.chat_answer = chat_answer
         self._loading_left = loading_for
         self._stream_faults: deque[_StreamFault] = deque()
         self._engine = _Engine(self)

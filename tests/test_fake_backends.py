@@ -19,6 +19,7 @@ from fake_backends import (
     continuation,
     error_body,
     error_fault,
+    instruct,
 )
 from hf_server import RATE_LIMIT_MESSAGE, Fault, tokenize
 
@@ -1272,3 +1273,49 @@ def test_base_url_and_unknown_kind() -> None:
         assert backend.base_url.startswith("http://127.0.0.1:")
     with pytest.raises(ValueError, match="unknown backend kind"):
         FakeBackend("vllm")  # type: ignore[arg-type]
+
+
+# -- instruction models ---------------------------------------------------------------------
+
+
+HOLE_PROMPT = "Fill in the hole <H> in this file:\n\n```python\ndef add(a, b):\n    <H>\n```\n"
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ("fenced", "```python\nreturn a + b\n```"),
+        ("prose", "Here is the code that goes in the hole:\n\n```python\nreturn a + b\n```\n\n"
+                  "This completes it."),
+        ("echo_file", "```python\ndef add(a, b):\n    return a + b\n```"),
+        ("bare", "return a + b"),
+    ],
+)
+def test_instruct_answers_in_each_shape(client: httpx.Client, shape: str, expected: str) -> None:
+    answer = instruct("return a + b", shape, hole="<H>")  # type: ignore[arg-type]
+    with FakeBackend("openai", "unused", chat_answer=answer) as backend:
+        messages = [{"role": "system", "content": "fill holes"},
+                    {"role": "user", "content": HOLE_PROMPT}]
+        body = {"model": "m", "messages": messages, "max_tokens": 100}
+        payload = client.post(backend.base_url + "/v1/chat/completions", json=body).json()
+        completions = client.post(backend.base_url + "/v1/completions",
+                                  json={"model": "m", "prompt": "x", "max_tokens": 5}).json()
+    assert payload["choices"][0]["message"]["content"] == expected
+    assert payload["choices"][0]["finish_reason"] == "stop"
+    assert completions["choices"][0]["text"] == "unused"  # /v1/completions keeps `completion`
+
+
+def test_instruct_answer_is_cut_at_max_tokens_and_streams(client: httpx.Client) -> None:
+    answer = instruct("return a + b", "echo_file", hole="<H>")
+    with FakeBackend("openai", chat_answer=answer) as backend:
+        messages = [{"role": "user", "content": HOLE_PROMPT}]
+        body = {"model": "m", "messages": messages, "max_tokens": 3}
+        payload = client.post(backend.base_url + "/v1/chat/completions", json=body).json()
+        raw = client.post(backend.base_url + "/v1/chat/completions",
+                          json={**body, "stream": True}).content
+    assert payload["choices"][0]["message"]["content"] == "```python\ndef add(a,"
+    assert payload["choices"][0]["finish_reason"] == "length"
+    events = [json.loads(line[6:]) for line in raw.decode().split("\n\n") if
+              line.startswith("data: {")]
+    text = "".join(e["choices"][0]["delta"].get("content", "") for e in events if e["choices"])
+    assert text == "```python\ndef add(a,"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import httpx
 
+from hf_lsp.backends.chat_fim import ChatFimBackend
 from hf_lsp.backends.http import Connection, HttpBackend
 from hf_lsp.backends.huggingface import HuggingFaceBackend
 from hf_lsp.backends.llamacpp import LlamaCppBackend
 from hf_lsp.backends.ollama import OllamaBackend
 from hf_lsp.backends.openai import OpenAIBackend
 from hf_lsp.backends.tgi import TgiBackend
+from hf_lsp.engine.chat_fim import completion_route
 from hf_lsp.engine.generation import Backend, Exchange
 from hf_lsp.engine.usage import Meter
 from hf_lsp.models import priced_router
@@ -34,17 +36,31 @@ def make_backend(
     on_exchange: Exchange | None = None,
     meter: Meter | None = None,
 ) -> Backend:
-    """The adapter for ``settings.backend``, with its own long-lived HTTP client."""
+    """The adapter for ``settings.backend``, with its own long-lived HTTP client.
+
+    Completions through a chat prompt (``completionMode``) take :class:`ChatFimBackend`,
+    which passes the other requests on to that adapter.
+    """
     connection = Connection.reaching(
         settings.endpoint(), settings.network, token=token, timeout=settings.request_timeout,
         verbatim=settings.verbatim,
     )
-    adapter = ADAPTERS[settings.backend]
-    return adapter(
+    adapter = ADAPTERS[settings.backend](
         connection,
         transport=transport,
         on_exchange=on_exchange,
         request_body=settings.request_body,
         meter=meter,
         priced=priced_router(settings),
+    )
+    if completion_route(settings) != "chat":
+        return adapter
+    # an instruction model: completions fill the hole through a chat prompt, and a code
+    # action's fill-in-the-middle prompt still goes to the backend's own route
+    return ChatFimBackend(
+        connection,
+        transport=transport,
+        on_exchange=on_exchange,
+        request_body=settings.request_body,
+        fim=adapter,
     )

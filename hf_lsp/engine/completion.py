@@ -22,6 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from hf_lsp.engine.cache import CompletionCache
+from hf_lsp.engine.chat_fim import (
+    HEADROOM,
+    ROLE_TOKENS,
+    completion_route,
+    messages_prompt,
+    prompt_overhead,
+)
 from hf_lsp.engine.context import Spot, Window, language_from_path, path_header, window
 from hf_lsp.engine.crossfile import CrossFile
 from hf_lsp.engine.debounce import Rhythm
@@ -304,6 +311,10 @@ class CompletionEngine:
         )
         self.figures.token_counter = counter.name
         markers = counter.count(template.render("", "")) + counter.count(header)
+        chat = completion_route(s) == "chat"
+        if chat:  # the chat prompt's words, not the FIM tokens
+            markers = (counter.count(prompt_overhead(language, path)) + ROLE_TOKENS + HEADROOM
+                       + counter.count(header))
         window_tokens = s.tokens.context_window
         limits = self.server_limits
         if limits is not None and limits.max_total_tokens:
@@ -338,7 +349,7 @@ class CompletionEngine:
                     other = other[len(root) :]  # relative to the workspace, as `path` is
                 files.append((other, snippet.text))
             snippets = len(files)
-            if files and template.file_sep and s.fim.enabled:
+            if files and template.file_sep and s.fim.enabled and not chat:
                 context = template.files(files, path, repo)
                 header = ""  # the file separator names the file
             elif files:
@@ -352,6 +363,9 @@ class CompletionEngine:
         )
         prefix = comments + header + prefix
         prompt = template.render(prefix, suffix, context) if s.fim.enabled else context + prefix
+        if chat:
+            prompt = messages_prompt(prefix, suffix if s.fim.enabled else "", language=language,
+                                     path=path)
         self.figures.cross_file_snippets = snippets
         self.figures.last_prompt_tokens = counter.count(prompt)
         return GenerationRequest(
@@ -362,6 +376,9 @@ class CompletionEngine:
             prefix=prefix,
             suffix=suffix if s.fim.enabled else "",
             fim=s.fim.enabled,
+            language=language,
+            path=path,
+            chat=chat,
         ), win
 
     def max_new_tokens(self, spot: Spot) -> int:

@@ -13,7 +13,9 @@ class GenerationRequest:
     """One generation, in the user's vocabulary (the Hugging Face parameter names).
 
     ``prompt`` is the rendered prompt (FIM tokens included); ``prefix`` and ``suffix`` are
-    its pieces, for backends that do fill-in-the-middle themselves (Ollama, llama.cpp).
+    its pieces, for backends that do fill-in-the-middle themselves (Ollama, llama.cpp) or
+    ask a chat model for it, which also reads the document's ``language`` and ``path``.
+    ``chat`` marks a completion that asks through a chat prompt (``completionMode``).
     """
 
     prompt: str
@@ -23,6 +25,9 @@ class GenerationRequest:
     prefix: str = ""
     suffix: str = ""
     fim: bool = True
+    language: str = ""
+    path: str = ""
+    chat: bool = False
 
     def with_options(self, **options: Any) -> GenerationRequest:
         return replace(self, options={**self.options, **options})
