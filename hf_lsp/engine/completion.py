@@ -675,7 +675,7 @@ class CompletionEngine:
         seen = self._cleaned.get(memo) if from_cache else None
         if seen is None:
             seen = {}
-            for raw in generation.texts:
+            for raw in dict.fromkeys(generation.texts):  # alternatives are often the same text
                 text, replaced = (
                     clean_with_range(raw, cleanup) if ranges else (clean(raw, cleanup), 0)
                 )
