@@ -17,7 +17,7 @@ end
 local STATUS_ORDER = {
   'version', 'backend', 'model', 'endpoint', 'tokenSource', 'requests', 'backendCalls',
   'cacheHits', 'cacheEntries', 'skipped', 'errors', 'lastError', 'lastMaxNewTokens',
-  'lastLatencyMs', 'documents',
+  'lastLatencyMs', 'latencyP50Ms', 'rateLimited', 'dropped', 'slowRequests', 'documents',
 }
 
 --- The `hfLsp/status` figures as "name: value" lines, known ones first.
