@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from hf_lsp.engine.limits import FIRST_BACKOFF, MAX_BACKOFF, Bursts, HeldBack, RateLimiter
+from hf_lsp.engine.limits import (
+    FIRST_BACKOFF,
+    MAX_BACKOFF,
+    Bursts,
+    HeldBack,
+    RateLimiter,
+    _deadline,
+)
 
 
 class Clock:
@@ -78,3 +87,22 @@ def test_bursts_say_things_once_until_they_end_or_go_quiet() -> None:
     assert bursts.first("x")  # quiet for more than the gap
     bursts.end("x")
     assert bursts.first("x") and bursts.first("y")
+
+
+async def test_the_time_limit_stand_in_for_python_3_10_ends_a_block_in_time() -> None:
+    with pytest.raises(TimeoutError):
+        async with _deadline(0.05):
+            await asyncio.sleep(5)
+    async with _deadline(5):  # a block that ends in time is left alone
+        await asyncio.sleep(0)
+    task = asyncio.ensure_future(asyncio.sleep(5))
+    outer = asyncio.ensure_future(_wrapped(task))
+    await asyncio.sleep(0.01)
+    outer.cancel()  # a cancellation from outside stays a cancellation
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+
+
+async def _wrapped(task: asyncio.Future[None]) -> None:
+    async with _deadline(5):
+        await task

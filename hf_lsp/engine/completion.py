@@ -27,7 +27,7 @@ from hf_lsp.engine.crossfile import CrossFile
 from hf_lsp.engine.debounce import Rhythm
 from hf_lsp.engine.document import Document
 from hf_lsp.engine.generation import Backend, Generation, GenerationRequest, Limits
-from hf_lsp.engine.limits import Bursts, HeldBack, RateLimiter
+from hf_lsp.engine.limits import Bursts, HeldBack, RateLimiter, time_limit
 from hf_lsp.engine.persistent import PersistentCache, default_path
 from hf_lsp.engine.postprocess import Cleanup, clean, clean_with_range
 from hf_lsp.engine.prompts import COMMON_SPECIAL, FimTemplate, custom_template, template_for
@@ -897,8 +897,9 @@ class CompletionEngine:
         """
         if not self.settings.streaming or request.parameters.get("num_return_sequences", 1) > 1:
             try:
-                return await asyncio.wait_for(self.backend.generate(request, timeout), whole)
-            except asyncio.TimeoutError:
+                async with time_limit(whole):
+                    return await self.backend.generate(request, timeout)
+            except TimeoutError:
                 raise BackendTimeoutError(
                     f"{self._endpoint()} did not answer in time ({whole:g} s in all)") from None
         text = ""
@@ -907,32 +908,26 @@ class CompletionEngine:
         stream = self.backend.stream(request, timeout)
         if on_text is not None:
             on_text(text)  # a retried call starts over
-        chunks = aiter(stream)
         try:
-            while True:
-                left = deadline - self._clock()
-                try:
-                    if left <= 0:
-                        raise asyncio.TimeoutError
-                    chunk = await asyncio.wait_for(anext(chunks), left)
-                except StopAsyncIteration:
-                    break
-                except asyncio.TimeoutError:
-                    if reason is not None:
-                        break  # it had finished; only the closing events were late
-                    if not text:
-                        raise BackendTimeoutError(f"{self._endpoint()} did not answer in "
-                                                  f"time (no text in {whole:g} s)") from None
-                    log.warning("%s did not answer in time (%g s in all); keeping the %d "
-                                "characters streamed so far", self._endpoint(), whole, len(text))
-                    return Generation((text,), "timeout", partial=True)
-                text += chunk.text
-                reason = chunk.finish_reason or reason
-                if on_text is not None and chunk.text:
-                    on_text(text)
-                if enough is not None and enough(text):
-                    reason = reason or "enough"
-                    break
+            async with time_limit(whole):  # in real time, however the bytes are paced
+                async for chunk in stream:
+                    text += chunk.text
+                    reason = chunk.finish_reason or reason
+                    if on_text is not None and chunk.text:
+                        on_text(text)
+                    if enough is not None and enough(text):
+                        reason = reason or "enough"
+                        break
+                    if reason is None and self._clock() > deadline:
+                        raise TimeoutError
+        except TimeoutError:
+            if reason is None:
+                if not text:
+                    raise BackendTimeoutError(f"{self._endpoint()} did not answer in time "
+                                              f"(no text in {whole:g} s)") from None
+                log.warning("%s did not answer in time (%g s in all); keeping the %d "
+                            "characters streamed so far", self._endpoint(), whole, len(text))
+                return Generation((text,), "timeout", partial=True)
         except BackendError as exc:
             if not text.strip():
                 raise

@@ -14,12 +14,44 @@ import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from hf_lsp.errors import RateLimitedError
 
 FIRST_BACKOFF = 2.0  # seconds after a 429 without Retry-After; doubled on each one after
 MAX_BACKOFF = 60.0
+
+
+def time_limit(seconds: float) -> AbstractAsyncContextManager[None]:
+    """:class:`TimeoutError` when the block still runs ``seconds`` from now.
+
+    ``asyncio.timeout`` from Python 3.11 on; a stand-in for 3.10.
+    """
+    timeout = getattr(asyncio, "timeout", None)
+    if timeout is not None:
+        return timeout(seconds)  # type: ignore[no-any-return]
+    return _deadline(seconds)
+
+
+@asynccontextmanager
+async def _deadline(seconds: float) -> AsyncIterator[None]:
+    task = asyncio.current_task()
+    assert task is not None
+    fired: list[bool] = []
+
+    def fire() -> None:
+        fired.append(True)
+        task.cancel()
+
+    handle = asyncio.get_running_loop().call_later(seconds, fire)
+    try:
+        yield
+    except asyncio.CancelledError:
+        if fired:
+            raise TimeoutError from None
+        raise
+    finally:
+        handle.cancel()
 
 
 class HeldBack(RateLimitedError):
