@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from actions_support import Editor, titled
 from conftest import MODEL, Starter, clean_env, inline, logged, open_doc, wait_for
 from fake_backends import FakeBackend
@@ -95,3 +96,32 @@ def test_the_check_command_ends_within_the_request_timeout(tmp_path: Path) -> No
         took = time.monotonic() - started
     assert took < 10, out.stdout  # 16 tokens × 0.9 s without an overall deadline
     assert "result    ok:" in out.stdout or "result    FAILED" in out.stdout
+
+
+async def test_a_long_generation_ends_within_its_total_time_however_slow_a_step() -> None:
+    from hf_server import FakeModel
+
+    from hf_lsp.configuration import Configuration
+    from hf_lsp.engine.generation import GenerationRequest
+    from hf_lsp.errors import BackendTimeoutError
+    from hf_lsp.settings import parse_settings
+
+    words = " ".join(f"w{i}" for i in range(600))
+    with FakeInferenceServer({"org/long": FakeModel(words)}) as hf:
+        config = Configuration(parse_settings({
+            "url": hf.base_url, "model": "org/long", "requestTimeout": 30,
+            "longGeneration": {"maxTotalTime": 1},
+        }))
+        hf.fault("org/long", Fault.delay(8))  # inside the 30 s read timeout
+        started = time.monotonic()
+        try:
+            with pytest.raises(BackendTimeoutError, match="did not answer in time"):
+                await config.engine.generate_long(
+                    GenerationRequest("<fim_prefix>x = <fim_suffix><fim_middle>",
+                                      {"max_new_tokens": 250, "return_full_text": False},
+                                      model="org/long"),
+                    max_total_new_tokens=550,
+                )
+        finally:
+            await config.aclose()
+        assert time.monotonic() - started < 5
