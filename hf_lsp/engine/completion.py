@@ -691,11 +691,14 @@ class CompletionEngine:
     ) -> tuple[Generation, bool]:
         if delay > 0:
             held = time.monotonic()
-            try:  # a newer keystroke cancels this: no backend call; an invoked request joining
-                await asyncio.wait_for(flight.go.wait(), delay)  # it ends the hold at once
-            except asyncio.TimeoutError:
-                pass
-            self.figures.debounced_ms += (time.monotonic() - held) * 1000
+            # a newer keystroke cancels this: no backend call; an invoked request joining it
+            # ends the hold at once (no wait_for: it can swallow a cancellation on 3.11)
+            timer = asyncio.get_running_loop().call_later(delay, flight.go.set)
+            try:
+                await flight.go.wait()
+            finally:
+                timer.cancel()
+                self.figures.debounced_ms += (time.monotonic() - held) * 1000
         flight.started = True
         return await self.cache.get_or_compute(
             flight.key,
