@@ -3,7 +3,8 @@
     .venv/bin/python bench/run.py            # everything (about two minutes)
     .venv/bin/python bench/run.py hits miss  # some sections only
 
-Sections: hits (cache-hit round trip), miss (server overhead on a miss, 5k and 50k lines),
+Sections: hits (cache-hit round trip), miss (server overhead on a miss, 5k and 50k lines;
+invoked misses with the debounce on),
 typing (a replayed typing session at a human rhythm, with and without typing-through, with
 one answer and streamed),
 edits (1,000 incremental edits on a 1 MB file), startup (initialize answered, idle RSS,
@@ -97,9 +98,10 @@ def did_open(client: StdioClient, text: str, uri: str = URI) -> None:
         "textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}})
 
 
-def inline_params(line_no: int, col: int, uri: str = URI) -> dict[str, Any]:
+def inline_params(line_no: int, col: int, uri: str = URI, kind: int = 2) -> dict[str, Any]:
+    """An inline completion request; ``kind`` 1 is Invoked, 2 Automatic."""
     return {"textDocument": {"uri": uri}, "position": {"line": line_no, "character": col},
-            "context": {"triggerKind": 2}}
+            "context": {"triggerKind": kind}}
 
 
 def items(result: Any) -> list[str]:
@@ -147,26 +149,34 @@ def big_file(lines: int) -> str:
 async def miss() -> None:
     print("server overhead on a miss: round trip − backend time (cache off, no debounce)")
     for size, target in ((5_000, 3.0), (50_000, 10.0)):
-        text = big_file(size)
-        with TimedServer({MODEL: FakeModel("result = value + other\n")}) as hf:
-            client = await open_client({
-                "url": hf.base_url, "cache": {"size": 0}, "debounce": {"enabled": False},
-                "suggestions": {"typingThrough": False},
-            })
-            did_open(client, text)
-            cursor = size // 2
-            await client.request("textDocument/inlineCompletion", inline_params(cursor, 4))
-            hf.backend_ms.clear()
-            overheads = []
-            for i in range(200):
-                t0 = time.perf_counter()
-                await client.request("textDocument/inlineCompletion",
-                                     inline_params(cursor + (i % 3) * 4, 4))
-                total = (time.perf_counter() - t0) * 1000
-                overheads.append(total - hf.backend_ms[-1])
-            await client.stop()
+        overheads = await miss_overheads(size, {"debounce": {"enabled": False},
+                                                "suggestions": {"typingThrough": False}}, 2)
         line(f"miss overhead p50, {size:,} lines", pct(overheads, 0.5), "ms", target)
         line(f"miss overhead p95, {size:,} lines", pct(overheads, 0.95), "ms")
+    # invoked (triggerKind 1) with the default settings, debounce on: it must not hold them
+    overheads = await miss_overheads(5_000, {}, 1)
+    line("invoked miss overhead p50, 5,000 lines (debounce on)", pct(overheads, 0.5), "ms", 3.0)
+    line("invoked miss overhead p95, 5,000 lines (debounce on)", pct(overheads, 0.95), "ms")
+
+
+async def miss_overheads(size: int, options: dict[str, Any], kind: int) -> list[float]:
+    """Round trip − backend time of 200 misses in a ``size``-line file (cache off)."""
+    text = big_file(size)
+    with TimedServer({MODEL: FakeModel("result = value + other\n")}) as hf:
+        client = await open_client({"url": hf.base_url, "cache": {"size": 0}, **options})
+        did_open(client, text)
+        cursor = size // 2
+        await client.request("textDocument/inlineCompletion", inline_params(cursor, 4, kind=kind))
+        hf.backend_ms.clear()
+        overheads = []
+        for i in range(200):
+            t0 = time.perf_counter()
+            await client.request("textDocument/inlineCompletion",
+                                 inline_params(cursor + (i % 3) * 4, 4, kind=kind))
+            total = (time.perf_counter() - t0) * 1000
+            overheads.append(total - hf.backend_ms[-1])
+        await client.stop()
+    return overheads
 
 
 TARGET_CODE = '''\

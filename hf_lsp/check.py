@@ -57,7 +57,8 @@ def diagnose(exc: HfLspError, settings: Settings, token_source: str) -> str:
                     "`openai` backend with hfLsp.fim set for the model's tokens")
         return "the server rejected the request: its own message above says which parameter"
     if isinstance(exc, RateLimitedError):
-        return "rate limited: wait, or lower hfLsp.rateLimit.requestsPerMinute"
+        return ("rate limited: wait and try again (hf-lsp's own cap, if any, is "
+                "hfLsp.rateLimit.requestsPerMinute)")
     if isinstance(exc, BackendTimeoutError):
         return ("the server did not answer in hfLsp.requestTimeout seconds: it may be overloaded "
                 "or loading; raise the timeout or try again")
@@ -105,7 +106,7 @@ async def run_check(settings: Settings) -> int:
         )
         started = time.monotonic()
         try:
-            generation = await engine._generate(request, max_wait=5.0)
+            generation = await engine._generate(request, max_wait=5.0, invoked=True)
         except HfLspError as exc:
             print(f"result    FAILED after {time.monotonic() - started:.2f} s: {redact(str(exc))}")
             print(f"diagnosis {diagnose(exc, settings, config.token_source)}")

@@ -193,7 +193,7 @@ async def complete(args: argparse.Namespace) -> int:
     row = min(max(line - 1, 0), len(doc.lines) - 1)
     index = min(max(column - 1, 0), len(doc.line_text(row)))
     try:
-        outcome = await config.engine.complete(doc, row, index)
+        outcome = await config.engine.complete(doc, row, index, invoked=True, alternatives=False)
     finally:
         await config.aclose()
     if outcome.error:

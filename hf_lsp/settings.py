@@ -290,12 +290,12 @@ class Network:
 
 @attrs.frozen
 class RateLimit:
-    """Requests hf-lsp allows itself, so that typing never causes a retry storm."""
+    """Limits of hf-lsp's own; a 429 is waited out (`Retry-After`, else backoff with jitter)."""
 
     requests_per_minute: int | None = _setting(
         None,
-        "At most this many requests a minute. Unset: 60 for `huggingface` (the free tier), "
-        "no limit for the others. 0: no limit.",
+        "At most this many requests a minute. Unset or 0: no cap of hf-lsp's own, for any "
+        "backend.",
         lo=0,
         hi=100_000,
     )
@@ -304,7 +304,9 @@ class RateLimit:
     )
     max_wait: float = _setting(
         2.0,
-        "Seconds a completion may wait for its turn before it is answered empty.",
+        "Seconds an automatic completion may wait for its turn while a limit holds it before "
+        "it is dropped (counted as `dropped` in `hfLsp/status`). An invoked one (asked for "
+        "explicitly, a code action, `hf-lsp complete`) waits up to `requestTimeout`.",
         lo=0,
         hi=60,
     )
@@ -597,7 +599,12 @@ class Settings:
     tokens: Tokens = _setting(None, "Token budget.", factory=Tokens)
     cross_file: CrossFile = _setting(None, "Cross-file context.", factory=CrossFile)
     request_timeout: float = _setting(
-        30.0, "Seconds to wait for the backend's answer before giving up.", lo=0.1, hi=600
+        30.0, "Seconds to wait for the backend's answer before giving up: in all, for a "
+        "completion's stream too.", lo=0.1, hi=600
+    )
+    slow_request_seconds: float = _setting(
+        3.0, "Log a backend request slower than this, with what would make it faster (once "
+        "per burst of slow requests). 0: never.", lo=0, hi=600
     )
     stream: bool | None = _setting(
         None,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hf_lsp.handlers.llm_ls import overrides
+from hf_lsp.handlers.llm_ls import invoked, overrides
 from hf_lsp.settings import merge, parse_settings
 
 # what llm.nvim sends when the user changed nothing
@@ -107,3 +107,9 @@ def test_an_unknown_tokenizer_config_is_logged_once(caplog: pytest.LogCaptureFix
     assert len([r for r in caplog.records if "names no path" in r.message]) == 1
     assert len([r for r in caplog.records if "api_token is not used" in r.message]) == 1
     assert all("hf_x" not in r.getMessage() for r in caplog.records)
+
+
+def test_a_get_completions_request_is_invoked_only_when_it_says_so() -> None:
+    assert not invoked({"position": {"line": 0, "character": 0}})  # llm-ls's own params
+    assert invoked({"triggerKind": 1}) and invoked({"context": {"triggerKind": 1}})
+    assert not invoked({"triggerKind": 2}) and not invoked({"triggerKind": True})

@@ -148,7 +148,11 @@ async def generate(
                 on_progress(text)
             return whole is not None and whole(text)  # a stream stops once the code is whole
 
-        generation = await engine._generate(current, seen, max_wait=RATE_LIMIT_WAIT)
+        generation = await engine._generate(  # a long answer: longGeneration's time in all
+            current, seen, max_wait=RATE_LIMIT_WAIT, invoked=True,
+            whole=engine.settings.long_generation.max_total_time,
+            budget="the action's maxNewTokens",
+        )
         if on_progress is not None and generation.texts:
             on_progress(generation.texts[0])  # an answer that came in one piece
         if generation.partial and unit is not None:  # a stream that broke or ran out of time

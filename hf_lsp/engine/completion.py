@@ -34,7 +34,7 @@ from hf_lsp.engine.crossfile import CrossFile
 from hf_lsp.engine.debounce import Rhythm
 from hf_lsp.engine.document import Document
 from hf_lsp.engine.generation import Backend, Generation, GenerationRequest, Limits
-from hf_lsp.engine.limits import RateLimiter
+from hf_lsp.engine.limits import Bursts, HeldBack, RateLimiter, time_limit
 from hf_lsp.engine.persistent import PersistentCache, default_path
 from hf_lsp.engine.postprocess import Cleanup, clean, clean_with_range
 from hf_lsp.engine.prompts import COMMON_SPECIAL, FimTemplate, custom_template, template_for
@@ -60,15 +60,15 @@ log = logging.getLogger(__name__)
 Alert = Callable[[str, str], None]
 """Called with (cause, message) when the user must act; the engine calls it once per cause."""
 
-DEFAULT_REQUESTS_PER_MINUTE = {"huggingface": 60}  # the free tier; local servers: no limit
 MAX_STOP_SEQUENCES = 4  # TGI's default `max_stop_sequences`; the HF API answers 422 above it
 MAX_LOADING_WAIT = 120.0  # seconds: the longest the API's own `max_time` allows
 RETRY_NOW_BELOW = 1.0  # a 429 asking to wait less than this is retried at once
-FIRST_BACKOFF = 2.0  # seconds after a 429 without Retry-After; doubled on each one after
 ISSUED_KEPT = 512  # suggestions remembered for accept/shown tracking
 LATENCIES_KEPT = 1000
 CLEANED_KEPT = 256
 ADOPT_GRACE = 1.0  # seconds a stream whose request was cancelled waits for one typing through it
+ATTEMPTS = 8  # backend calls one generation may make (loading, dropped parameters, 429s)
+SLOW_BURST_GAP = 60.0  # seconds without a slow request before the next one is logged again
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,8 @@ class Flight:
     owners: int = 1  # requests waiting for the answer
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     linger: asyncio.TimerHandle | None = None
+    invoked: bool = False  # the user asked: never debounced, never dropped by a limit
+    go: asyncio.Event = field(default_factory=asyncio.Event)  # ends the debounce at once
 
     def arrived(self, text: str) -> None:
         self.streamed = text
@@ -154,6 +156,7 @@ class Figures:
     last_error: str | None = None
     last_max_new_tokens: int | None = None
     last_latency_ms: float | None = None
+    slow_requests: int = 0
     last_prompt_tokens: int | None = None
     token_counter: str = "estimate"
     cross_file_snippets: int = 0
@@ -202,8 +205,8 @@ class CompletionEngine:
         self.server_limits: Limits | None = None
         self._limits_asked = False
         self._dropped: dict[str, set[str]] = {}  # parameters a model said it does not accept
-        self._blocked_until = 0.0  # after a 429: no calls before this time
-        self._backoff = 0.0
+        self.bursts = Bursts(clock)  # what is logged once per burst, not once per request
+        self.slow_bursts = Bursts(clock, SLOW_BURST_GAP)
         self.figures = Figures()
         self.counters = counters or Counters()
         self.crossfile = CrossFile()
@@ -229,12 +232,12 @@ class CompletionEngine:
         if backend is not None and backend is not self.backend:
             previous, self.backend = self.backend, backend
             await previous.aclose()
-            self._blocked_until = 0.0
-            self._backoff = 0.0
-            self.limiter = _limiter(settings, self._clock, self._sleep)
+            self.limiter = _limiter(settings, self._clock, self._sleep)  # a new server's limits
             self.server_limits, self._limits_asked = None, False
         elif (old.backend, old.rate_limit) != (settings.backend, settings.rate_limit):
-            self.limiter = _limiter(settings, self._clock, self._sleep)
+            limiter = _limiter(settings, self._clock, self._sleep)
+            limiter.inherit(self.limiter)  # the same server: its backoff still holds
+            self.limiter = limiter
         if (old.cache.size, old.cache.ttl_seconds) != (
             settings.cache.size,
             settings.cache.ttl_seconds,
@@ -262,6 +265,10 @@ class CompletionEngine:
     def edited(self, uri: str, line: int) -> None:
         """A document changed at ``line`` (for cross-file context from recent edits)."""
         self.crossfile.edited(uri, line)
+
+    def typed(self, uri: str) -> None:
+        """The user changed the document (``didChange``): the typing rhythm's keystroke."""
+        self.rhythm.keystroke(uri, self._clock())
 
     def closed(self, uri: str) -> None:
         self._shown.pop(uri, None)
@@ -443,9 +450,12 @@ class CompletionEngine:
         repo: str = "",
         invoked: bool = False,
         ranges: bool = True,
+        alternatives: bool | None = None,
     ) -> Outcome:
         """Completions for the cursor at ``(line, index)``; never raises a backend error.
 
+        ``invoked``: the user asked (not typing): never debounced, never dropped by a
+        limit, and (unless ``alternatives`` is false) several alternatives are asked for.
         ``ranges``: the client can replace auto-closed characters after the cursor (an
         inline item's ``range``); otherwise the text is trimmed so as not to repeat them.
         """
@@ -453,7 +463,6 @@ class CompletionEngine:
         f.requests += 1
         started = self._clock()
         uri = doc.uri
-        self.rhythm.keystroke(uri, started)
         s = self.settings
         if s.suggestions.typing_through and not invoked:
             through = self._typing_through(doc, line, index, started)
@@ -462,8 +471,9 @@ class CompletionEngine:
             if through is not None:
                 return through
         await self._learn_limits()
+        several = invoked if alternatives is None else alternatives
         request, win = self.build_request(
-            doc, line, index, path, others=others, repo=repo, invoked=invoked
+            doc, line, index, path, others=others, repo=repo, invoked=several
         )
         if win.spot is Spot.MID_WORD:
             f.skipped += 1
@@ -482,7 +492,7 @@ class CompletionEngine:
             self.cache.hits += 1
             generation, from_cache = cached, True
         else:
-            flight = self._launch(doc, line, index, key, request, win, ranges)
+            flight = self._launch(doc, line, index, key, request, win, ranges, invoked)
             try:
                 generation, from_cache = await asyncio.shield(flight.task)
             except asyncio.CancelledError:
@@ -588,21 +598,25 @@ class CompletionEngine:
 
     def _launch(
         self, doc: Document, line: int, index: int, key: str, request: GenerationRequest,
-        win: Window, ranges: bool,
+        win: Window, ranges: bool, invoked: bool = False,
     ) -> Flight:
         """Start the backend call for a cursor (after the debounce), replacing an older one.
 
-        The same request again (an editor asking twice at one cursor) joins the call.
+        The same request again (an editor asking twice at one cursor) joins the call; an
+        invoked request is never held, so it ends the debounce of a call it joins.
         """
         s = self.settings
         current = self._pending.get(doc.uri)
         if current is not None and current.key == key and not current.task.done():
             current.join()
+            if invoked:
+                current.invoked = True
+                current.go.set()
             return current
         streams = s.streaming and request.parameters.get("num_return_sequences", 1) == 1
         flight = Flight(key, snapshot(doc, line, index, (), ()), request, win, doc.language_id,
-                        ranges, streams)
-        delay = self.rhythm.delay(doc.uri) if s.debounce.enabled else 0.0
+                        ranges, streams, invoked=invoked)
+        delay = self.rhythm.delay(doc.uri) if s.debounce.enabled and not invoked else 0.0
         enough = _first_line_done if win.single_line else None
         flight.task = asyncio.ensure_future(self._fetch(flight, delay, enough))
         flight.task.add_done_callback(lambda _: self._landed(flight))
@@ -679,7 +693,7 @@ class CompletionEngine:
         seen = self._cleaned.get(memo) if from_cache else None
         if seen is None:
             seen = {}
-            for raw in generation.texts:
+            for raw in dict.fromkeys(generation.texts):  # alternatives are often the same text
                 text, replaced = (
                     clean_with_range(raw, cleanup) if ranges else (clean(raw, cleanup), 0)
                 )
@@ -694,12 +708,20 @@ class CompletionEngine:
         self, flight: Flight, delay: float, enough: Callable[[str], bool] | None = None
     ) -> tuple[Generation, bool]:
         if delay > 0:
-            self.figures.debounced_ms += delay * 1000
-            await asyncio.sleep(delay)  # a newer keystroke cancels this: no backend call
+            held = time.monotonic()
+            # a newer keystroke cancels this: no backend call; an invoked request joining it
+            # ends the hold at once (no wait_for: it can swallow a cancellation on 3.11)
+            timer = asyncio.get_running_loop().call_later(delay, flight.go.set)
+            try:
+                await flight.go.wait()
+            finally:
+                timer.cancel()
+                self.figures.debounced_ms += (time.monotonic() - held) * 1000
         flight.started = True
         return await self.cache.get_or_compute(
             flight.key,
-            lambda: self._stored_or_generated(flight.key, flight.request, enough, flight.arrived),
+            lambda: self._stored_or_generated(flight.key, flight.request, enough, flight.arrived,
+                                              flight.invoked, _budget(self.settings, flight.win)),
             keep=lambda g: bool(g.texts) and not g.partial,
         )
 
@@ -760,6 +782,8 @@ class CompletionEngine:
         request: GenerationRequest,
         enough: Callable[[str], bool] | None,
         on_text: Callable[[str], None] | None = None,
+        invoked: bool = False,
+        budget: str = "",
     ) -> Generation:
         """From the disk cache when it has the answer, else from the backend (then stored)."""
         if self.disk is not None:
@@ -769,7 +793,8 @@ class CompletionEngine:
                 return stored
         # a completion's stream must end within requestTimeout in all, not only per read
         generation = await self._generate(
-            request, enough, whole=self.settings.request_timeout, on_text=on_text
+            request, enough, whole=self.settings.request_timeout, on_text=on_text,
+            invoked=invoked, budget=budget,
         )
         if self.disk is not None:
             self.disk.put(key, generation)
@@ -782,29 +807,33 @@ class CompletionEngine:
         max_wait: float | None = None,
         whole: float | None = None,
         on_text: Callable[[str], None] | None = None,
+        *,
+        invoked: bool = False,
+        budget: str = "",
     ) -> Generation:
         """One generation, following the API's advice on loading, limits and parameters.
 
         ``enough`` lets a streamed generation stop early (closing the stream stops the
-        server decoding); ``max_wait`` bounds the wait for a rate-limit slot; ``whole``
-        bounds a stream's total time (what arrived by then is kept, and not cached);
-        ``on_text`` hears a stream's text so far as it grows.
+        server decoding); ``max_wait`` bounds the wait for a turn while a limit holds the
+        request (unset: ``requestTimeout`` when ``invoked``, else ``rateLimit.maxWait``);
+        ``whole`` bounds a call's total time (unset: ``requestTimeout``; what a stream sent
+        by then is kept, and not cached); ``on_text`` hears a stream's text so far as it
+        grows; ``budget`` names the setting behind ``max_new_tokens``, for the slow-request
+        log line.
         """
         timeout = self.settings.request_timeout
-        wait = self.settings.rate_limit.max_wait if max_wait is None else max_wait
-        for _attempt in range(4):
-            now = self._clock()
-            if now < self._blocked_until:
-                raise RateLimitedError(
-                    f"rate limited: waiting {self._blocked_until - now:.0f} s more before the "
-                    "next request",
-                    status=0,
-                    retry_after=self._blocked_until - now,
-                )
+        whole = timeout if whole is None else whole
+        if max_wait is None:
+            max_wait = timeout if invoked else self.settings.rate_limit.max_wait
+        wait_until = self._clock() + max_wait
+        for _attempt in range(ATTEMPTS):
             try:
-                async with self.limiter.slot(wait):
+                async with self.limiter.slot(max(0.0, wait_until - self._clock()),
+                                             droppable=not invoked):
                     self.figures.backend_calls += 1
+                    sent = self._clock()
                     generation = await self._call(request, timeout, enough, whole, on_text)
+                    self._timed(request, self._clock() - sent, budget)
             except ModelLoadingError as exc:
                 if request.options.get("wait_for_model"):
                     raise
@@ -817,6 +846,7 @@ class CompletionEngine:
                 )
                 request = request.with_options(wait_for_model=True)
                 timeout = min(MAX_LOADING_WAIT, max(timeout, (estimated or 0.0) + timeout))
+                whole = max(whole, timeout)
                 continue
             except UnusedParametersError as exc:
                 names = set(exc.names) & set(request.parameters)
@@ -831,51 +861,94 @@ class CompletionEngine:
                 request = request.without_parameters(names)
                 continue
             except RateLimitedError as exc:
-                if exc.status == 0:  # our own limiter: the backend was not asked
+                if isinstance(exc, HeldBack):  # held on our side: the backend was not asked
                     raise
-                delay = exc.retry_after
-                if delay is None:
-                    self._backoff = min(60.0, max(FIRST_BACKOFF, self._backoff * 2))
-                    delay = self._backoff
+                delay = self.limiter.back_off(exc.retry_after)
                 if delay < RETRY_NOW_BELOW:
-                    await self._sleep(delay)
+                    await self._sleep(delay)  # the next turn comes in a moment
                     continue
-                self._blocked_until = self._clock() + delay
+                if self.bursts.first("rate-limited"):
+                    log.warning("%s: %s; rate limited, retrying in %.0f s",
+                                self._where(), exc, delay)
+                if invoked and self._clock() + delay <= wait_until:
+                    continue  # the user asked: wait for the next turn
                 raise
-            self._backoff = 0.0
+            self.limiter.succeeded()
+            self.bursts.end("rate-limited")
+            self.bursts.end("dropped")
             return generation
         raise BackendError("gave up after repeated retries")
+
+    def _timed(self, request: GenerationRequest, seconds: float, budget: str) -> None:
+        """A backend call slower than ``slowRequestSeconds`` is explained, once per burst."""
+        threshold = self.settings.slow_request_seconds
+        if not threshold or seconds <= threshold:
+            return
+        self.figures.slow_requests += 1
+        if not self.slow_bursts.first("slow"):
+            return
+        asked = request.parameters.get("max_new_tokens")
+        tokens = (f"a smaller max_new_tokens ({asked} now: {budget or 'the request'})"
+                  if asked is not None else "a smaller max_new_tokens")
+        log.warning(
+            "%s: a request took %.1f s (hfLsp.slowRequestSeconds: %g). Faster: %s, a smaller "
+            "model than %s (hfLsp.model), or a server closer to you (hfLsp.url: a local "
+            "tgi, vllm, ollama or llama.cpp server needs no round trip over the internet)",
+            self._where(), seconds, threshold, tokens, request.model or self.settings.model,
+        )
+
+    def _endpoint(self) -> str:
+        return str(getattr(self.backend, "endpoint", "") or self.settings.backend)
+
+    def _where(self) -> str:
+        return f"{self.settings.backend} {getattr(self.backend, 'endpoint', '')}".strip()
 
     async def _call(
         self,
         request: GenerationRequest,
         timeout: float,
         enough: Callable[[str], bool] | None,
-        whole: float | None = None,
+        whole: float,
         on_text: Callable[[str], None] | None = None,
     ) -> Generation:
-        """One backend call: streamed (and stopped when ``enough``) or in one answer."""
+        """One backend call: streamed (and stopped when ``enough``) or in one answer.
+
+        The call ends within ``whole`` seconds in all, however the server paces its bytes:
+        a stream keeps what arrived by then (marked partial), an answer in one piece fails.
+        """
         if not self.settings.streaming or request.parameters.get("num_return_sequences", 1) > 1:
-            return await self.backend.generate(request, timeout)
+            try:
+                async with time_limit(whole):
+                    return await self.backend.generate(request, timeout)
+            except TimeoutError:
+                raise BackendTimeoutError(
+                    f"{self._endpoint()} did not answer in time ({whole:g} s in all)") from None
         text = ""
         reason: str | None = None
-        deadline = None if whole is None else self._clock() + whole
+        deadline = self._clock() + whole
         stream = self.backend.stream(request, timeout)
         if on_text is not None:
             on_text(text)  # a retried call starts over
         try:
-            async for chunk in stream:
-                text += chunk.text
-                reason = chunk.finish_reason or reason
-                if on_text is not None and chunk.text:
-                    on_text(text)
-                if enough is not None and enough(text):
-                    reason = reason or "enough"
-                    break
-                if deadline is not None and reason is None and self._clock() > deadline:
-                    log.warning("the stream took over %.0f s; keeping the %d characters so far",
-                                whole, len(text))
-                    return Generation((text,), "timeout", partial=True)
+            async with time_limit(whole):  # in real time, however the bytes are paced
+                async for chunk in stream:
+                    text += chunk.text
+                    reason = chunk.finish_reason or reason
+                    if on_text is not None and chunk.text:
+                        on_text(text)
+                    if enough is not None and enough(text):
+                        reason = reason or "enough"
+                        break
+                    if reason is None and self._clock() > deadline:
+                        raise TimeoutError
+        except TimeoutError:
+            if reason is None:
+                if not text:
+                    raise BackendTimeoutError(f"{self._endpoint()} did not answer in time "
+                                              f"(no text in {whole:g} s)") from None
+                log.warning("%s did not answer in time (%g s in all); keeping the %d "
+                            "characters streamed so far", self._endpoint(), whole, len(text))
+                return Generation((text,), "timeout", partial=True)
         except BackendError as exc:
             if not text.strip():
                 raise
@@ -919,7 +992,11 @@ class CompletionEngine:
             step = min(cap, total - asked)
             current = request.continued(text).with_parameters(max_new_tokens=step)
             try:
-                generation = await self._generate(current, whole_after(text), max_wait=60.0)
+                generation = await self._generate(
+                    current, whole_after(text), max_wait=60.0, invoked=True,
+                    whole=max(0.001, deadline - self._clock()),  # a stream ends by it too
+                    budget="the action's maxNewTokens, longGeneration.maxTotalNewTokens",
+                )
             except HfLspError:
                 if not text:
                     raise
@@ -951,14 +1028,27 @@ class CompletionEngine:
     # --- reporting ----------------------------------------------------------------------
 
     def _report(self, exc: HfLspError) -> None:
-        """Log every failure; alert the user once per cause when they must act."""
+        """Log every failure; alert the user once per cause when they must act.
+
+        An automatic request a limit dropped is no failure: it is counted (``dropped``) and
+        logged once per burst; so is the server's 429, whose log line says when hf-lsp
+        tries again.
+        """
+        where = self._where()
+        if isinstance(exc, HeldBack) and exc.dropped:
+            if self.bursts.first("dropped"):
+                log.info("%s: automatic completions are dropped while a limit holds them (%s); "
+                         "hfLsp/status counts them (dropped), invoked ones wait their turn",
+                         where, exc)
+            return
         self.figures.errors += 1
         self.figures.last_error = str(exc)
-        where = f"{self.settings.backend} {getattr(self.backend, 'endpoint', '')}".strip()
-        if isinstance(exc, RateLimitedError) and exc.status == 0:
-            log.info("%s: %s", where, exc)  # held back on our side: no request was sent
+        if isinstance(exc, HeldBack):
+            log.warning("%s: %s", where, exc)  # an invoked request: its turn came too late
             return
-        if isinstance(exc, (RateLimitedError, BackendTimeoutError)):
+        if isinstance(exc, RateLimitedError):
+            return  # logged with its retry time by _generate, once per burst
+        if isinstance(exc, BackendTimeoutError):
             log.warning("%s: %s", where, exc)
             return
         log.error("%s: %s", where, exc)
@@ -967,6 +1057,11 @@ class CompletionEngine:
             self._alerted.add(cause)
             if self._alert is not None:
                 self._alert(cause, f"hf-lsp: {exc}")
+
+    def _rate_limited(self) -> str | None:
+        """What the status item says while the server's backoff lasts."""
+        left = self.limiter.retry_in()
+        return f"rate limited, retrying in {max(1, round(left))} s" if left > 0 else None
 
     def status(self) -> Mapping[str, Any]:
         f = self.figures
@@ -994,6 +1089,10 @@ class CompletionEngine:
             "typingThroughStreams": f.typing_through_streams,
             "cancellations": f.cancellations,
             "debouncedMs": round(f.debounced_ms, 1),
+            "dropped": self.limiter.dropped,
+            "waitedForTurn": self.limiter.waited,
+            "rateLimited": self._rate_limited(),
+            "slowRequests": f.slow_requests,
             "skipped": f.skipped,
             "errors": f.errors,
             "backendErrors": f.errors,
@@ -1014,6 +1113,19 @@ class CompletionEngine:
         }
 
 
+def _budget(settings: Settings, win: Window) -> str:
+    """The setting that chose a completion's ``max_new_tokens``."""
+    if settings.parameters.max_new_tokens is not None:
+        return "hfLsp.parameters.maxNewTokens"
+    name = "midLine" if win.spot is Spot.MID_WORD else _camel(win.spot.value)
+    return f"hfLsp.maxNewTokens.{name}"
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.replace("-", "_").split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def _first_line_done(text: str) -> bool:
     """A single-line completion needs nothing after its first newline."""
     return "\n" in text
@@ -1022,9 +1134,7 @@ def _first_line_done(text: str) -> bool:
 def _limiter(
     settings: Settings, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
 ) -> RateLimiter:
-    per_minute = settings.rate_limit.requests_per_minute
-    if per_minute is None:
-        per_minute = DEFAULT_REQUESTS_PER_MINUTE.get(settings.backend, 0)
+    per_minute = settings.rate_limit.requests_per_minute or 0  # unset: no cap of our own
     return RateLimiter(per_minute, settings.rate_limit.max_concurrent, clock=clock, sleep=sleep)
 
 

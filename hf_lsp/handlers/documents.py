@@ -23,6 +23,7 @@ def register(server: HfLanguageServer) -> None:
         if doc is None:  # a change to a document never opened: start from nothing
             doc = ls.documents.open(uri, "", "", version)
         encoding = ls.position_encoding
+        ls.configuration.engine.typed(uri)  # the typing rhythm the debounce follows
         for change in params.content_changes:
             if isinstance(change, types.TextDocumentContentChangePartial):
                 start, end = change.range.start, change.range.end

@@ -109,6 +109,18 @@ def _tokenizer(config: Mapping[str, Any], said: set[str]) -> dict[str, str]:
     return {}
 
 
+def invoked(params: Mapping[str, Any]) -> bool:
+    """Whether the user asked for this completion (a key, a command) rather than typed.
+
+    llm-ls's own params do not say; a client says so as inline completion does, with
+    ``triggerKind`` 1 (Invoked) at the top or in ``context``.
+    """
+    context = params.get("context")
+    kind = context.get("triggerKind") if isinstance(context, Mapping) else None
+    kind = params.get("triggerKind", kind)
+    return kind == 1 and not isinstance(kind, bool)
+
+
 def _request_id() -> str:
     """A random UUID (version 4), as llm-ls sends; without the `uuid` module's start-up cost."""
     raw = bytearray(os.urandom(16))
@@ -151,7 +163,8 @@ def register(server: HfLanguageServer) -> None:
         )
         outcome = await ls.configuration.engine.complete(
             doc, line, index, workspace_path(ls, doc.uri), others=ls.documents,
-            repo=workspace_name(ls, doc.uri), ranges=False,
+            repo=workspace_name(ls, doc.uri), ranges=False, invoked=invoked(data),
+            alternatives=False,
         )
         issued[request_id] = [c.id for c in outcome.completions]
         while len(issued) > KEPT:

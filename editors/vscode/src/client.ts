@@ -27,7 +27,7 @@ import {
   TOKEN_SECRET,
   type ClientSettings,
 } from './settings';
-import type { Figures, StatusBar } from './status';
+import { describeLatency, type Figures, type StatusBar } from './status';
 
 export const STATUS_REQUEST = 'hfLsp/status';
 /** Settings that change how the server is started: a change restarts it. */
@@ -158,7 +158,7 @@ export class HfLspClient implements vscode.Disposable {
             await this.checkErrors();
           } else {
             this.status.set('idle');
-            void this.figures().then((f) => this.showSpend(f), () => undefined);
+            void this.checkErrors(false); // the answer's latency and the session's tokens, for the tooltip
           }
           return result;
         } catch (error) {
@@ -203,20 +203,35 @@ export class HfLspClient implements vscode.Disposable {
     }
   }
 
-  /** An empty answer may hide an error the server counted: show it on the status bar. */
-  private async checkErrors(): Promise<void> {
+  /**
+   * An empty answer may hide an error the server counted, or a rate limit it is waiting
+   * out: show it on the status bar. After any answer: its latency, in the tooltip.
+   */
+  private async checkErrors(empty = true): Promise<void> {
     const figures = await this.figures().catch(() => undefined);
     if (figures === undefined) {
       return;
     }
     this.status.model = figures.model ?? '';
+    this.status.latency = describeLatency(figures);
     this.showSpend(figures);
     const errors = figures.errors ?? 0;
-    if (errors > this.errorsSeen) {
+    if (figures.rateLimited) {
+      this.errorsSeen = Math.max(this.errorsSeen, errors);
+      this.status.set('limited', figures.rateLimited);
+      const seconds = Number(/(\d+) s/.exec(figures.rateLimited)?.[1] ?? 0);
+      setTimeout(() => {
+        if (this.status.state === 'limited' && this.status.detail === figures.rateLimited) {
+          this.status.set('idle'); // the backoff is over
+        }
+      }, seconds * 1000).unref?.();
+    } else if (empty && errors > this.errorsSeen) {
       this.errorsSeen = errors;
       this.status.set('error', figures.lastError ?? 'see the log');
-    } else {
+    } else if (empty || this.status.state === 'limited') {
       this.status.set('idle');
+    } else {
+      this.status.set(this.status.state, this.status.detail); // the tooltip's new latency
     }
   }
 

@@ -1,4 +1,5 @@
-// The status bar item (idle / generating / error) and the text of "hf-lsp: Show status".
+// The status bar item (idle / generating / rate limited / error) and the text of
+// "hf-lsp: Show status".
 
 import * as vscode from 'vscode';
 
@@ -14,6 +15,7 @@ export interface Figures {
   errors?: number;
   lastError?: string | null;
   lastLatencyMs?: number | null;
+  latencyP50Ms?: number | null;
   lastMaxNewTokens?: number | null;
   tokenSource?: string;
   /** Tokens in/out for the session, and the cost where the price is known (one line). */
@@ -21,6 +23,19 @@ export interface Figures {
   tokensIn?: number;
   tokensOut?: number;
   costUsd?: number | null;
+  /** "rate limited, retrying in N s" while the server's backoff lasts, else null. */
+  rateLimited?: string | null;
+  dropped?: number;
+  slowRequests?: number;
+}
+
+/** "last answer 812 ms (p50 640 ms)", or '' before any answer. */
+export function describeLatency(f: Figures): string {
+  if (f.lastLatencyMs === undefined || f.lastLatencyMs === null) {
+    return '';
+  }
+  const p50 = f.latencyP50Ms === undefined || f.latencyP50Ms === null ? '' : ` (p50 ${Math.round(f.latencyP50Ms)} ms)`;
+  return `last answer ${Math.round(f.lastLatencyMs)} ms${p50}`;
 }
 
 function plural(n: number | undefined, word: string): string {
@@ -45,13 +60,19 @@ export function describeStatus(f: Figures): { summary: string; details: string[]
   if (f.lastLatencyMs !== undefined && f.lastLatencyMs !== null) {
     details.push(`last answer: ${Math.round(f.lastLatencyMs)} ms`);
   }
+  if (f.rateLimited) {
+    details.push(f.rateLimited);
+  }
+  if (f.dropped) {
+    details.push(`automatic requests dropped by a limit: ${f.dropped}`);
+  }
   if (f.lastError) {
     details.push(`last error: ${f.lastError}`);
   }
   return { summary, details };
 }
 
-export type State = 'starting' | 'idle' | 'generating' | 'error' | 'stopped';
+export type State = 'starting' | 'idle' | 'generating' | 'limited' | 'error' | 'stopped';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
@@ -61,6 +82,8 @@ export class StatusBar implements vscode.Disposable {
   autoSuggest = true;
   model = '';
   spend = '';
+  /** The answer times the server reports (`describeLatency`), shown in the tooltip. */
+  latency = '';
 
   constructor() {
     this.item = vscode.window.createStatusBarItem('hfLsp.status', vscode.StatusBarAlignment.Right, 100);
@@ -87,7 +110,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   set(state: State, detail = ''): void {
-    if (state === 'generating' || this.inFlight === 0 || state === 'error' || state === 'stopped') {
+    if (state === 'generating' || this.inFlight === 0 || state === 'limited' || state === 'error' || state === 'stopped') {
       this.state = state;
       this.detail = detail;
     }
@@ -99,6 +122,7 @@ export class StatusBar implements vscode.Disposable {
       starting: '$(loading~spin)',
       idle: this.autoSuggest ? '$(sparkle)' : '$(eye-closed)',
       generating: '$(loading~spin)',
+      limited: '$(watch)',
       error: '$(error)',
       stopped: '$(debug-disconnect)',
     }[this.state];
@@ -107,12 +131,16 @@ export class StatusBar implements vscode.Disposable {
       starting: 'starting',
       idle: 'idle',
       generating: 'generating a suggestion…',
+      limited: 'waiting',
       error: 'error',
       stopped: 'stopped',
     }[this.state];
     const lines = [`hf-lsp: ${words}${this.detail ? ` — ${this.detail}` : ''}`];
     if (this.model) {
       lines.push(`model: ${this.model}`);
+    }
+    if (this.latency) {
+      lines.push(this.latency);
     }
     if (this.spend) {
       lines.push(`tokens: ${this.spend}`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RestartBudget } from '../src/restarts';
-import { describeStatus, StatusBar } from '../src/status';
+import { describeLatency, describeStatus, StatusBar } from '../src/status';
 import { checkToken } from '../src/commands';
 import { created } from './vscode';
 
@@ -67,6 +67,25 @@ test('the status bar shows generating while any request runs, then idle or the e
   bar.set('idle');
   assert.equal(item.text, '$(eye-closed) hf-lsp');
   assert.match(String(item.tooltip), /automatic suggestions: off/);
+});
+
+test('the tooltip shows the last answer time and its p50; a rate limit is a state of its own', () => {
+  assert.equal(describeLatency({}), '');
+  assert.equal(describeLatency({ lastLatencyMs: 812.4, latencyP50Ms: 640.2 }), 'last answer 812 ms (p50 640 ms)');
+  assert.equal(describeLatency({ lastLatencyMs: 3.2, latencyP50Ms: null }), 'last answer 3 ms');
+  const bar = new StatusBar();
+  const item = created.at(-1)!;
+  bar.latency = describeLatency({ lastLatencyMs: 12034, latencyP50Ms: 9000 });
+  bar.set('idle');
+  assert.match(String(item.tooltip), /\nlast answer 12034 ms \(p50 9000 ms\)\n/);
+  const busy = bar.begin();
+  bar.set('limited', 'rate limited, retrying in 8 s'); // shown even while requests run
+  assert.equal(item.text, '$(watch) hf-lsp');
+  assert.match(String(item.tooltip), /^hf-lsp: waiting — rate limited, retrying in 8 s\n/);
+  assert.equal(item.backgroundColor, undefined); // not an error: it passes by itself
+  busy();
+  const { details } = describeStatus({ rateLimited: 'rate limited, retrying in 8 s', dropped: 3 });
+  assert.deepEqual(details.slice(3), ['rate limited, retrying in 8 s', 'automatic requests dropped by a limit: 3']);
 });
 
 test('a crashing server is restarted four times in three minutes, then left stopped', () => {

@@ -17,7 +17,8 @@ end
 local STATUS_ORDER = {
   'version', 'backend', 'model', 'endpoint', 'tokenSource', 'requests', 'backendCalls',
   'cacheHits', 'cacheEntries', 'skipped', 'errors', 'lastError', 'lastMaxNewTokens',
-  'lastLatencyMs', 'spend', 'costUsd', 'documents',
+  'lastLatencyMs', 'latencyP50Ms', 'rateLimited', 'dropped', 'slowRequests', 'spend', 'costUsd',
+  'documents',
 }
 
 --- The `hfLsp/status` figures as "name: value" lines, known ones first.
