@@ -1000,8 +1000,10 @@ class CompletionEngine:
             except HfLspError:
                 if not text:
                     raise
-                log.warning("a continued generation failed; keeping %d characters", len(text))
                 kept = unit.whole(text) if unit is not None else text
+                if self._clock() >= deadline - 0.05:  # the call was cut by the time budget
+                    return Generation((kept,), reason, partial=True, limit="time")
+                log.warning("a continued generation failed; keeping %d characters", len(text))
                 return Generation((kept,), "error", partial=True)
             piece = generation.texts[0] if generation.texts else ""
             text += piece
