@@ -288,3 +288,53 @@ def test_check_prints_the_route(tmp_path: Path, router: FakeRouter) -> None:
     assert (f"route     featherless-ai: POST {router.base_url}/featherless-ai/v1/completions "
             "(model featherless/qwen-coder-7b") in out.stdout
     assert TOKEN not in out.stdout
+
+
+async def test_a_token_written_to_the_login_file_is_taken_up(
+    start: Starter, router: FakeRouter, tmp_path: Path
+) -> None:
+    settings = via(router)
+    del settings["apiToken"]
+    client = await start(settings)
+    uri = open_doc(client, SOURCE)
+    assert await inline(client, uri, 1, 4) == []
+    await wait_for(lambda: shown(client, "token is needed"))
+
+    login = tmp_path / ".cache" / "huggingface" / "token"  # the server's HOME is tmp_path
+    login.parent.mkdir(parents=True)
+    login.write_text(TOKEN + "\n")
+
+    assert [i.insert_text for i in await inline(client, uri, 1, 4)] == ["return a + b"]
+    assert router.generation_requests()[0].headers["authorization"] == f"Bearer {TOKEN}"
+
+
+async def test_the_legacy_host_goes_to_the_router_with_one_notice(start: Starter) -> None:
+    # no token here: the router (the real one) is not asked, and nothing goes to the old host
+    client = await start({"url": "https://api-inference.huggingface.co", **QUIET})
+    uri = open_doc(client, SOURCE)
+
+    assert await inline(client, uri, 1, 4) == []
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"hfLsp": {"requestTimeout": 20}}))
+    await wait_for(lambda: len(logged(client, "settings applied")) >= 2)
+
+    await wait_for(lambda: shown(client, "token is needed"))
+    (notice,) = shown(client, "retired serverless Inference API")
+    assert "https://router.huggingface.co" in notice and "410" in notice
+    assert logged(client, "endpoint https://router.huggingface.co,")
+
+
+async def test_a_410_from_the_old_api_says_the_router_replaces_it(
+    start: Starter, router: FakeRouter
+) -> None:
+    router.legacy = True  # a proxy of the retired host
+    client = await start({"url": router.base_url + "/models/{model}", "model": CODER, **QUIET})
+    uri = open_doc(client, SOURCE)
+
+    for _ in range(2):
+        assert await inline(client, uri, 1, 4) == []
+
+    await wait_for(lambda: shown(client, "is retired"))
+    await asyncio.sleep(0.1)
+    (message,) = shown(client)
+    assert "https://router.huggingface.co" in message and "410" in message

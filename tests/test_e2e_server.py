@@ -246,7 +246,8 @@ def test_complete_command_runs_the_same_pipeline(tmp_path: Path) -> None:
     source.write_text(SOURCE)
     settings = tmp_path / "settings.json"
     with FakeInferenceServer({MODEL: FakeModel("return a + b\n\ndef x():\n")}) as hf:
-        settings.write_text(json.dumps({"url": hf.api_url, "parameters": {"temperature": 0.5}}))
+        settings.write_text(json.dumps({"url": hf.api_url, "model": MODEL,
+                                        "parameters": {"temperature": 0.5}}))
         out = subprocess.run(
             [sys.executable, "-m", "hf_lsp", "complete", f"{source}:2:5", "--settings",
              str(settings), "--show-request"],
