@@ -186,7 +186,9 @@ class Configuration:
         """Build the backend now (its HTTP client's TLS set-up costs ~50 ms), off start-up."""
         backend = self.engine.backend
         if isinstance(backend, LazyBackend):
-            backend.real()
+            prefetch = getattr(backend.real(), "prefetch", None)
+            if prefetch is not None:  # Inference Providers: who serves the model, looked up now
+                prefetch(self.settings.model)
 
     def raw(self) -> dict[str, Any]:
         """The merged layers, as the JSON they came in."""

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from conftest import Starter, clean_env, inline, logged, open_doc, shown, wait_for
 from fake_router import FakeRouter, entry
+from hf_server import Fault
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -338,3 +339,28 @@ async def test_a_410_from_the_old_api_says_the_router_replaces_it(
     await asyncio.sleep(0.1)
     (message,) = shown(client)
     assert "https://router.huggingface.co" in message and "410" in message
+
+
+async def test_a_deployment_starting_from_zero_is_waited_for(
+    start: Starter, router: FakeRouter
+) -> None:
+    router.fault(Fault.status(503, {"error": "Service Unavailable: the endpoint is scaling up"}))
+    client = await start(via(router, stream=False))
+    uri = open_doc(client, SOURCE)
+
+    assert [i.insert_text for i in await inline(client, uri, 1, 4)] == ["return a + b"]
+
+    assert len(sent(router)) == 2
+    assert logged(client, "featherless-ai is starting (503): waiting 2 s more")
+    assert shown(client) == []
+
+
+async def test_the_lookup_starts_before_the_first_keystroke(
+    start: Starter, router: FakeRouter
+) -> None:
+    client = await start(via(router))
+    await wait_for(lambda: router.mapping_requests())
+    uri = open_doc(client, SOURCE)
+
+    assert await inline(client, uri, 1, 4)
+    assert len(router.mapping_requests()) == 1

@@ -45,13 +45,15 @@ from hf_lsp.backends.providers import (
     token_missing,
 )
 from hf_lsp.engine.generation import Chunk, Exchange, Generation, GenerationRequest, Limits
-from hf_lsp.errors import BackendError, HttpStatusError
+from hf_lsp.errors import BackendError, HttpStatusError, ModelLoadingError
 from hf_lsp.token import resolve_token
 
 log = logging.getLogger(__name__)
 
 FAILED_LOOKUP_RETRY = 30.0  # seconds before a failed mapping lookup is tried again
 REFRESH_AT_MOST = 30.0  # seconds between two lookups after "not supported" answers
+STARTING_WAIT = 120.0  # seconds, in all, to wait for a deployment that scales up from zero
+FIRST_PAUSE = 2.0
 
 
 class ProviderCompletions(OpenAIBackend):
@@ -96,6 +98,7 @@ class RouterBackend:
         self._refreshed: dict[str, float] = {}
         self._recheck_token = connection.token is None
         self.route_in_use: Route | None = None
+        self._prefetch: asyncio.Task[None] | None = None
 
     # --- the token ------------------------------------------------------------------------
 
@@ -180,27 +183,61 @@ class RouterBackend:
 
     # --- requests -------------------------------------------------------------------------
 
+    def prefetch(self, model: str) -> None:
+        """Look the model's providers up now, off the first keystroke's path."""
+        if self.connection.token is None or self.provider in ("fastest", "cheapest",
+                                                               "preferred"):
+            return
+
+        async def lookup() -> None:
+            try:
+                await self.mapping(model)
+            except BackendError as exc:  # the first completion explains it
+                log.debug("looking up the providers of %s failed: %s", model, exc)
+
+        self._prefetch = asyncio.get_running_loop().create_task(lookup())
+
     async def generate(
         self, request: GenerationRequest, timeout: float | None = None
     ) -> Generation:
         route = await self.route(request.model)
-        try:
-            return await self.adapter(route).generate(_for(route, request), timeout)
-        except HttpStatusError as exc:
-            raise await self._explained(exc, route, request.model) from None
+        waited = 0.0
+        while True:
+            try:
+                return await self.adapter(route).generate(_for(route, request), timeout)
+            except HttpStatusError as exc:
+                pause = _starting(exc, waited)
+                if pause is None:
+                    raise await self._explained(exc, route, request.model) from None
+            waited = await self._wait(route, waited, pause)
 
     async def stream(
         self, request: GenerationRequest, timeout: float | None = None
     ) -> AsyncIterator[Chunk]:
         route = await self.route(request.model)
-        chunks = self.adapter(route).stream(_for(route, request), timeout)
-        try:
-            async for chunk in chunks:
-                yield chunk
-        except HttpStatusError as exc:
-            raise await self._explained(exc, route, request.model) from None
-        finally:
-            await chunks.aclose()  # type: ignore[attr-defined]
+        waited = 0.0
+        while True:
+            chunks = self.adapter(route).stream(_for(route, request), timeout)
+            started = False
+            try:
+                async for chunk in chunks:
+                    started = True
+                    yield chunk
+                return
+            except HttpStatusError as exc:
+                pause = None if started else _starting(exc, waited)
+                if pause is None:
+                    raise await self._explained(exc, route, request.model) from None
+            finally:
+                await chunks.aclose()  # type: ignore[attr-defined]
+            waited = await self._wait(route, waited, pause)
+
+    async def _wait(self, route: Route, waited: float, pause: float) -> float:
+        """One pause while the deployment starts, said in the log (the progress)."""
+        log.warning("%s is starting (503): waiting %.0f s more (%.0f s so far, at most %.0f s)",
+                    route.provider, pause, waited, STARTING_WAIT)
+        await asyncio.sleep(pause)
+        return waited + pause
 
     async def _explained(self, exc: HttpStatusError, route: Route, model: str) -> BackendError:
         if exc.status in (401, 403):
@@ -232,7 +269,16 @@ class RouterBackend:
             await client.aclose()
 
     async def aclose(self) -> None:
+        if self._prefetch is not None:
+            self._prefetch.cancel()
         await self._close_clients()
+
+
+def _starting(exc: HttpStatusError, waited: float) -> float | None:
+    """The pause before asking again a deployment that answered 503 (``None``: give up)."""
+    if exc.status != 503 or isinstance(exc, ModelLoadingError) or waited >= STARTING_WAIT:
+        return None  # a model loading on hf-inference: the engine retries with wait_for_model
+    return min(max(FIRST_PAUSE, waited), STARTING_WAIT - waited)
 
 
 def _for(route: Route, request: GenerationRequest) -> GenerationRequest:
