@@ -114,7 +114,8 @@ def items(result: Any) -> list[str]:
 async def hits() -> None:
     print("cache-hit round trip (same cursor, 1,000 requests after one miss)")
     with FakeInferenceServer({MODEL: FakeModel("return a + b\n")}) as hf:
-        client = await open_client({"url": hf.api_url, "debounce": {"enabled": False}})
+        client = await open_client({"url": hf.api_url, "model": MODEL,
+                                    "debounce": {"enabled": False}})
         did_open(client, "def add(a, b):\n    \n")
         assert items(await client.request("textDocument/inlineCompletion", inline_params(1, 4)))
         times = []
@@ -150,7 +151,8 @@ async def miss() -> None:
         text = big_file(size)
         with TimedServer({MODEL: FakeModel("result = value + other\n")}) as hf:
             client = await open_client({
-                "url": hf.api_url, "cache": {"size": 0}, "debounce": {"enabled": False},
+                "url": hf.api_url, "model": MODEL, "cache": {"size": 0},
+                "debounce": {"enabled": False},
                 "suggestions": {"typingThrough": False},
             })
             did_open(client, text)
@@ -265,7 +267,8 @@ async def typing_session(typing_through: bool, latency: float, streaming: bool =
         model, options = OracleServer(TARGET_CODE, latency), {}
     with model as hf:
         client = await open_client({
-            **options, "url": hf.api_url, "suggestions": {"typingThrough": typing_through},
+            **options, "url": hf.base_url if streaming else hf.api_url, "model": MODEL,
+            "suggestions": {"typingThrough": typing_through},
         })
         did_open(client, "")
         gaps = rhythm(TARGET_CODE)
