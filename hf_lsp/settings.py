@@ -401,8 +401,9 @@ class Actions:
     )
     chat_url: str | None = _setting(
         None,
-        "OpenAI-compatible server for chat prompts. Unset: `https://router.huggingface.co/v1` "
-        "for `huggingface`, the backend's own `url` for the others.",
+        "OpenAI-compatible server for chat prompts. Unset: the router's `/v1` for `huggingface` "
+        "(`https://router.huggingface.co/v1`, with `model` `<id>:<provider>` when `provider` "
+        "names one), the backend's own `url` for the others.",
         check=_check_url,
     )
     chat_model: str | None = _setting(None, "Model for chat prompts. Unset: `model`.")
