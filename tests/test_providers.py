@@ -83,3 +83,31 @@ def test_the_store_keeps_mappings_on_disk_with_a_ttl(tmp_path: Path) -> None:
     path.write_text("not json")
     providers._memory.clear()
     assert MappingStore(path).get("http://hub", "org/m") is None  # a broken file is ignored
+
+
+async def test_the_serverless_body_to_a_hugging_face_host_needs_a_token() -> None:
+    import httpx
+
+    from hf_lsp.backends.http import Connection
+    from hf_lsp.backends.huggingface import HuggingFaceBackend
+    from hf_lsp.engine.generation import GenerationRequest
+    from hf_lsp.errors import TokenMissingError
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"sent {request.url}")
+
+    request = GenerationRequest(prompt="x", parameters={"max_new_tokens": 4})
+    url = "https://router.huggingface.co/hf-inference/models/org/m"
+    backend = HuggingFaceBackend(Connection(url), transport=httpx.MockTransport(refuse))
+    with pytest.raises(TokenMissingError, match="nothing was sent"):
+        await backend.generate(request)
+    with pytest.raises(TokenMissingError):
+        async for _ in backend.stream(request):
+            pass
+    await backend.aclose()
+    proxy = HuggingFaceBackend(
+        Connection("http://proxy.example/models/org/m"),
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, json=[
+            {"generated_text": "y"}])))
+    assert (await proxy.generate(request)).texts == ("y",)  # a proxy may need no token
+    await proxy.aclose()
