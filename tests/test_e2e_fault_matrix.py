@@ -84,7 +84,8 @@ def backend(kind: str) -> Iterator[tuple[Any, dict[str, Any]]]:
               "rateLimit": {"requestsPerMinute": 0}}
     if kind == "huggingface":
         with FakeInferenceServer({MODEL: FakeModel("return a + b\n")}) as hf:
-            yield hf, {"url": hf.api_url, "context": {"includeFilePath": False}, **common}
+            yield hf, {"url": hf.api_url, "model": MODEL, "context": {"includeFilePath": False},
+                       **common}
     else:
         with FakeBackend(kind, "return a + b\n") as server:  # type: ignore[arg-type]
             yield server, settings_for(server, **common)
