@@ -116,7 +116,8 @@ def items(result: Any) -> list[str]:
 async def hits() -> None:
     print("cache-hit round trip (same cursor, 1,000 requests after one miss)")
     with FakeInferenceServer({MODEL: FakeModel("return a + b\n")}) as hf:
-        client = await open_client({"url": hf.base_url, "debounce": {"enabled": False}})
+        client = await open_client({"url": hf.api_url, "model": MODEL,
+                                    "debounce": {"enabled": False}})
         did_open(client, "def add(a, b):\n    \n")
         assert items(await client.request("textDocument/inlineCompletion", inline_params(1, 4)))
         times = []
@@ -163,7 +164,8 @@ async def miss_overheads(size: int, options: dict[str, Any], kind: int) -> list[
     """Round trip − backend time of 200 misses in a ``size``-line file (cache off)."""
     text = big_file(size)
     with TimedServer({MODEL: FakeModel("result = value + other\n")}) as hf:
-        client = await open_client({"url": hf.base_url, "cache": {"size": 0}, **options})
+        client = await open_client({"url": hf.api_url, "model": MODEL, "cache": {"size": 0},
+                                    **options})
         did_open(client, text)
         cursor = size // 2
         await client.request("textDocument/inlineCompletion", inline_params(cursor, 4, kind=kind))
@@ -275,7 +277,8 @@ async def typing_session(typing_through: bool, latency: float, streaming: bool =
         model, options = OracleServer(TARGET_CODE, latency), {}
     with model as hf:
         client = await open_client({
-            **options, "url": hf.base_url, "suggestions": {"typingThrough": typing_through},
+            **options, "url": hf.base_url if streaming else hf.api_url, "model": MODEL,
+            "suggestions": {"typingThrough": typing_through},
         })
         did_open(client, "")
         gaps = rhythm(TARGET_CODE)

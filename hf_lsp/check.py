@@ -13,11 +13,14 @@ from hf_lsp.errors import (
     AuthError,
     BackendTimeoutError,
     BadRequestError,
+    CreditsError,
     HfLspError,
     MalformedResponseError,
     ModelLoadingError,
     ModelNotFoundError,
+    ProviderError,
     RateLimitedError,
+    TokenMissingError,
     TransportError,
 )
 from hf_lsp.redact import redact
@@ -26,7 +29,8 @@ from hf_lsp.settings import Settings
 PREFIX = "def fibonacci(n):\n    "
 SUFFIX = "\n"
 URL_HINTS = {
-    "huggingface": "the serverless API: https://router.huggingface.co/hf-inference/models/{model}",
+    "huggingface": "the Inference Providers router, https://router.huggingface.co (or a URL "
+    "ending in /models/{model} for the serverless API's body)",
     "tgi": "the server's base URL, without /generate (e.g. http://127.0.0.1:8080, or an "
     "Inference Endpoint's URL)",
     "openai": "the server's base URL, with or without /v1 (e.g. http://127.0.0.1:8000/v1)",
@@ -35,9 +39,18 @@ URL_HINTS = {
 }
 
 
+def exc_cause(exc: HfLspError) -> str | None:
+    return getattr(exc, "cause", None)
+
+
 def diagnose(exc: HfLspError, settings: Settings, token_source: str) -> str:
     """A plain-language reading of a failure, naming the setting to change."""
     backend = settings.backend
+    if isinstance(exc, TokenMissingError):
+        return "add a token (see above); nothing is sent without one"
+    if isinstance(exc, (CreditsError, ProviderError)) or exc_cause(exc) in ("permission",
+                                                                          "legacy"):
+        return "see above: the message says what to change"
     if isinstance(exc, AuthError):
         if token_source.startswith("none"):
             return ("no token was sent (" + token_source + "): set hfLsp.apiToken or $HF_TOKEN, "
@@ -87,6 +100,15 @@ async def run_check(settings: Settings) -> int:
     print(f"backend   {settings.backend}\nendpoint  {settings.endpoint()}\nmodel     "
           f"{settings.model}\ntoken     {config.token_source}\nstreaming {settings.streaming}")
     try:
+        if settings.provider_routing:
+            print(f"provider  {settings.provider}")
+            try:
+                route = await engine.backend.route(settings.model)  # type: ignore[attr-defined]
+            except HfLspError as exc:
+                print(f"route     FAILED: {redact(str(exc))}")
+                print(f"diagnosis {diagnose(exc, settings, config.token_source)}")
+                return 1
+            print(f"route     {route.describe()}")
         limits = await engine.backend.limits()
         if limits is not None:
             print(f"limits    max_input_tokens {limits.max_input_tokens}, max_total_tokens "

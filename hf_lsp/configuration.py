@@ -24,9 +24,12 @@ from hf_lsp.engine.usage import Meter
 from hf_lsp.errors import SettingsError
 from hf_lsp.redact import scan_for_tokens
 from hf_lsp.settings import (
+    ROUTER_URL,
     SECTION,
     Network,
     Settings,
+    hub_endpoint,
+    is_legacy,
     merge,
     parse_settings,
     to_json,
@@ -92,6 +95,11 @@ class LazyBackend:
         self._real: Backend | None = None
         self.endpoint = endpoint
 
+    @property
+    def route_in_use(self) -> Any:
+        """The Inference Providers route taken (``None`` before the first request)."""
+        return getattr(self._real, "route_in_use", None)
+
     def real(self) -> Backend:
         if self._real is None:
             self._real = self._build()
@@ -139,7 +147,9 @@ class Configuration:
         self._alert = alert
         self._on_exchange = on_exchange
         self._reported: set[str] = set()
+        self._noticed: set[str] = set()
         self.settings = self.base
+        self._legacy_notice(self.base)
         self.token, self.token_source = scoped_token(self.base)
         self.engine = CompletionEngine(
             self.settings, self._backend(self.settings), alert=alert
@@ -164,6 +174,8 @@ class Configuration:
             self.token,
             settings.request_timeout,
             settings.network,
+            settings.provider,
+            hub_endpoint(settings),
             json.dumps(settings.request_body, sort_keys=True, default=str),
         )
 
@@ -182,7 +194,9 @@ class Configuration:
         """Build the backend now (its HTTP client's TLS set-up costs ~50 ms), off start-up."""
         backend = self.engine.backend
         if isinstance(backend, LazyBackend):
-            backend.real()
+            prefetch = getattr(backend.real(), "prefetch", None)
+            if prefetch is not None:  # Inference Providers: who serves the model, looked up now
+                prefetch(self.settings.model)
 
     def raw(self) -> dict[str, Any]:
         """The merged layers, as the JSON they came in."""
@@ -228,6 +242,7 @@ class Configuration:
             self._backend_key = key
         await self.engine.reconfigure(settings, backend)
         self.settings = settings
+        self._legacy_notice(settings)
         if self._chat is not None and self._chat_settings(settings) != self._chat_key:
             chat, self._chat = self._chat, None
             await chat.aclose()  # the next chat prompt builds one for the new settings
@@ -239,6 +254,19 @@ class Configuration:
             settings.model,
             self.token_source,
         )
+
+    def _legacy_notice(self, settings: Settings) -> None:
+        """Once: a `url` on the retired serverless API goes to the router instead."""
+        url = settings.url or ""
+        if settings.backend != "huggingface" or not is_legacy(url) or url in self._noticed:
+            return
+        self._noticed.add(url)
+        message = (f"hf-lsp: hfLsp.url {url} is the retired serverless Inference API (it "
+                   f"answers 410 Gone); requests go to {ROUTER_URL} (Inference Providers) "
+                   "instead. Unset hfLsp.url, or set it to the router, to silence this notice.")
+        log.warning("%s", message)
+        if self._alert is not None:
+            self._alert("legacy-url", message)
 
     def _report(self, message: str) -> None:
         log.error("invalid settings, keeping the previous ones: %s", message)

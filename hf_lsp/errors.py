@@ -7,11 +7,14 @@
     └── BackendError             the backend did not give us text
         ├── HttpStatusError      the backend answered with an error status
         │   ├── AuthError            401 / 403: invalid or missing token
+        │   │   └── TokenMissingError    no token for Inference Providers: nothing was sent
+        │   ├── CreditsError         402: the account's Inference Providers credits ran out
         │   ├── ModelNotFoundError   404
         │   ├── ModelLoadingError    503 "... is currently loading" (estimated_time)
         │   ├── RateLimitedError     429 (retry_after)
         │   ├── BadRequestError      400 / 422: the server's own validation text
-        │   │   └── UnusedParametersError  400 "model_kwargs are not used": names them
+        │   │   ├── UnusedParametersError  400 "model_kwargs are not used": names them
+        │   │   └── ProviderError    the model is not served by the provider (or by any)
         │   └── ServerError          5xx and anything else
         ├── MalformedResponseError   2xx whose body is not the expected shape
         └── TransportError           no answer: connection refused or dropped, TLS
@@ -35,7 +38,13 @@ class SettingsError(HfLspError):
 
 
 class BackendError(HfLspError):
-    """The backend did not give us generated text."""
+    """The backend did not give us generated text.
+
+    ``cause``: which problem the user has to fix, for one pop-up per cause (``None``: the
+    engine decides from the class).
+    """
+
+    cause: str | None = None
 
     def __init__(self, message: str, *, body: str = "") -> None:
         super().__init__(message)
@@ -58,6 +67,21 @@ class HttpStatusError(BackendError):
 
 class AuthError(HttpStatusError):
     """401 or 403: the token is invalid, missing or lacks permission."""
+
+
+class TokenMissingError(AuthError):
+    """No token anywhere, for a service that needs one: the request was not sent."""
+
+    cause = "token-missing"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=0)
+
+
+class CreditsError(HttpStatusError):
+    """402: the account has no Inference Providers credits left."""
+
+    cause = "credits"
 
 
 class ModelNotFoundError(HttpStatusError):
@@ -94,6 +118,12 @@ class UnusedParametersError(BadRequestError):
     def __init__(self, message: str, *, status: int, body: str = "", names: list[str]) -> None:
         super().__init__(message, status=status, body=body)
         self.names = names
+
+
+class ProviderError(BadRequestError):
+    """The model is not served by the configured provider, or by any provider now."""
+
+    cause = "provider"
 
 
 class ServerError(HttpStatusError):

@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 import cattrs
@@ -21,8 +22,12 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from hf_lsp.errors import SettingsError
 
 SECTION = "hfLsp"
-DEFAULT_MODEL = "bigcode/starcoder2-15b"
-DEFAULT_URL = "https://router.huggingface.co/hf-inference/models/{model}"
+DEFAULT_MODEL = "Qwen/Qwen2.5-Coder-7B"
+ROUTER_URL = "https://router.huggingface.co"
+DEFAULT_URL = ROUTER_URL
+HUB_URL = "https://huggingface.co"
+# the retired serverless API: it answers 410 Gone; its requests go to the router instead
+LEGACY_HOSTS = ("api-inference.huggingface.co",)
 BACKENDS = ("huggingface", "tgi", "openai", "ollama", "llamacpp")
 DEFAULT_URLS = {
     "huggingface": DEFAULT_URL,
@@ -406,8 +411,9 @@ class Actions:
     )
     chat_url: str | None = _setting(
         None,
-        "OpenAI-compatible server for chat prompts. Unset: `https://router.huggingface.co/v1` "
-        "for `huggingface`, the backend's own `url` for the others.",
+        "OpenAI-compatible server for chat prompts. Unset: the router's `/v1` for `huggingface` "
+        "(`https://router.huggingface.co/v1`, with `model` `<id>:<provider>` when `provider` "
+        "names one), the backend's own `url` for the others.",
         check=_check_url,
     )
     chat_model: str | None = _setting(None, "Model for chat prompts. Unset: `model`.")
@@ -548,10 +554,27 @@ class Settings:
         "Endpoint. Unset: the backend's usual address (`huggingface`: "
         f"`{DEFAULT_URL}`; `tgi`: `{DEFAULT_URLS['tgi']}`; `openai`: "
         f"`{DEFAULT_URLS['openai']}`; `ollama`: `{DEFAULT_URLS['ollama']}`; `llamacpp`: "
-        f"`{DEFAULT_URLS['llamacpp']}`). For `huggingface`, `{{model}}` is replaced by the model "
-        "id, a URL ending in `/models/<id>` is used as it is, and a bare base URL (e.g. the "
-        "legacy `https://api-inference.huggingface.co`) gets `/models/{model}` appended; for "
-        "the others it is the server's base URL (`openai` accepts it with or without `/v1`).",
+        f"`{DEFAULT_URLS['llamacpp']}`). For `huggingface`, a base URL is the Inference "
+        "Providers router (requests take the route of `provider`); a URL with `{model}` or "
+        "ending in `/models/<id>` (a proxy, a private deployment of the old API) gets the "
+        "serverless API's body as it is; the retired `https://api-inference.huggingface.co` is "
+        "replaced by the router. For the others it is the server's base URL (`openai` "
+        "accepts it with or without `/v1`).",
+        check=_check_url,
+    )
+    provider: str = _setting(
+        "auto",
+        "`huggingface` only: the Inference Provider that serves `model`. `auto`: the first "
+        "provider the Hub lists as live for `text-generation` (raw fill-in-the-middle), else "
+        "the first live for `conversational` (chat). A provider name (`featherless-ai`, "
+        "`together`, `deepinfra`, `novita`, `hf-inference`, … any name is passed on), or a "
+        "router policy for chat: `fastest`, `cheapest`, `preferred`.",
+        check=_check_not_blank,
+    )
+    hub_url: str | None = _setting(
+        None,
+        "The Hub API, where the providers serving `model` are looked up. Unset: `$HF_ENDPOINT`, "
+        f"else `{HUB_URL}`.",
         check=_check_url,
     )
     url_path_completion: bool = _setting(
@@ -610,7 +633,8 @@ class Settings:
         None,
         "Stream the answer (SSE / NDJSON): cancelling closes the stream so the server stops "
         "decoding, and a single-line completion stops at its newline. Unset: on for `tgi`, "
-        "`openai`, `ollama` and `llamacpp`, off for `huggingface`.",
+        "`openai`, `ollama`, `llamacpp` and `huggingface` through the router; off for a "
+        "`huggingface` URL of one model.",
     )
     request_body: dict[str, Any] = _setting(
         None,
@@ -639,13 +663,25 @@ class Settings:
     )
 
     def endpoint(self) -> str:
-        """The URL requests go to (for `huggingface`, with the model filled in)."""
+        """The URL requests go to (for `huggingface`: the router, or the model's own URL)."""
         url = self.url or DEFAULT_URLS[self.backend]
+        if self.backend == "huggingface" and is_legacy(url):
+            return ROUTER_URL
         if self.verbatim:
             return url.strip().replace("{model}", self.model)
-        if self.backend == "huggingface":
+        if self.backend == "huggingface" and not self.provider_routing:
             return resolve_url(url, self.model)
         return url.strip().rstrip("/")
+
+    @property
+    def provider_routing(self) -> bool:
+        """`huggingface` through the Inference Providers router (not one model's own URL)."""
+        if self.backend != "huggingface":
+            return False
+        url = self.url or DEFAULT_URL
+        if is_legacy(url):
+            return True
+        return not self.verbatim and "{model}" not in url and not _MODELS_SUFFIX.search(url)
 
     @property
     def verbatim(self) -> bool:
@@ -654,7 +690,22 @@ class Settings:
 
     @property
     def streaming(self) -> bool:
-        return self.stream if self.stream is not None else self.backend != "huggingface"
+        if self.stream is not None:
+            return self.stream
+        return self.backend != "huggingface" or self.provider_routing
+
+
+def hub_endpoint(settings: Settings | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The Hub API base: the `hubUrl` setting, else `$HF_ENDPOINT`, else huggingface.co."""
+    env = os.environ if env is None else env
+    chosen = (settings.hub_url if settings is not None else None) or env.get("HF_ENDPOINT", "")
+    return (chosen.strip() or HUB_URL).rstrip("/")
+
+
+def is_legacy(url: str) -> bool:
+    """A URL on the retired serverless API's host."""
+    host = (urlsplit(url.strip()).hostname or "").lower()
+    return host in LEGACY_HOSTS
 
 
 _MODELS_SUFFIX = re.compile(r"/models/[^/]+(/[^/]+)?/?$")

@@ -69,6 +69,11 @@ async def start(tmp_path: Path) -> AsyncIterator[Starter]:
             server_env=clean_env(tmp_path, **(env or {})),
             client_factory=make_test_lsp_client,
         )
+        if settings is not None and "model" not in settings and settings.get(
+            "backend", "huggingface"
+        ) == "huggingface" and "{model}" in str(settings.get("url", "")):
+            # the fake serverless API knows MODEL (the default model is served by providers)
+            settings = {"model": MODEL, **settings}
         client = await config.start()
         assert isinstance(client, LanguageClient)
         clients.append(client)

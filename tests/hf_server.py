@@ -327,6 +327,14 @@ class FakeInferenceServer(Serving):
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    @property
+    def api_url(self) -> str:
+        """The `url` setting for the serverless API's body: ``{base}/models/{model}``.
+
+        (A bare base URL is the Inference Providers router, which this fake is not.)
+        """
+        return self.base_url + "/models/{model}"
+
     def url_for(self, model: str) -> str:
         return f"{self.base_url}/models/{model}"
 

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
     server = FakeInferenceServer({args.model: FakeModel(args.completion)}, token=args.token)
     with server:
-        print(json.dumps({"url": server.base_url, "model": args.model}), flush=True)
+        print(json.dumps({"url": server.url_for(args.model), "model": args.model}), flush=True)
         done.wait(args.lifetime)
         if args.record is not None:
             args.record.write_text(json.dumps(_summary(server), indent=2), encoding="utf-8")

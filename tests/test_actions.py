@@ -327,6 +327,15 @@ def test_chat_settings_default_to_the_router_for_huggingface() -> None:
     assert local.url == "http://h:1"
 
 
+def test_chat_settings_follow_the_router_and_the_provider() -> None:
+    proxied = chat_settings(parse_settings({"url": "http://127.0.0.1:9", "provider": "nscale",
+                                            "model": "Qwen/Qwen3-Coder-480B-A35B-Instruct"}))
+    assert (proxied.url, proxied.model) == (
+        "http://127.0.0.1:9/v1", "Qwen/Qwen3-Coder-480B-A35B-Instruct:nscale")
+    seed = chat_settings(parse_settings({"url": "http://h/models/{model}"}))
+    assert seed.url == ROUTER_CHAT_URL
+
+
 def test_action_settings_are_validated() -> None:
     with pytest.raises(SettingsError) as caught:
         parse_settings({"actions": {"mode": "magic", "docstring": {"maxNewTokens": 0},

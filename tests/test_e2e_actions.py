@@ -29,7 +29,7 @@ def div(a, b):
 
 
 def settings(hf: FakeInferenceServer, **extra: Any) -> dict[str, Any]:
-    return {"url": hf.base_url, "apiToken": TOKEN, "context": {"includeFilePath": False},
+    return {"url": hf.api_url, "apiToken": TOKEN, "context": {"includeFilePath": False},
             **extra}
 
 

@@ -262,7 +262,7 @@ async def test_long_generation_continues_past_the_serverless_cap() -> None:
 
     words = " ".join(f"w{i}" for i in range(600))
     with FakeInferenceServer({"org/long": FakeModel(words)}) as hf:
-        config = Configuration(parse_settings({"url": hf.base_url, "model": "org/long"}))
+        config = Configuration(parse_settings({"url": hf.api_url, "model": "org/long"}))
         progress: list[int] = []
         try:
             generation = await config.engine.generate_long(

@@ -166,7 +166,7 @@ def test_requests_after_shutdown_are_invalid_and_exit_ends_the_process(raw: RawS
 
 
 def test_broken_frames_and_unknown_methods(raw: RawServer, hf: FakeInferenceServer) -> None:
-    raw.initialize({"url": hf.base_url})
+    raw.initialize({"url": hf.api_url, "model": MODEL})
     raw.write(frame(b"{this is not json"))
     parse_error = raw.answer(None)
     assert parse_error["error"]["code"] == -32700 and parse_error["id"] is None
@@ -194,7 +194,7 @@ def test_broken_frames_and_unknown_methods(raw: RawServer, hf: FakeInferenceServ
 def test_a_frame_with_a_wrong_length_costs_no_more_than_itself(
     raw: RawServer, hf: FakeInferenceServer, broken: bytes, swallows: bool
 ) -> None:
-    raw.initialize({"url": hf.base_url})
+    raw.initialize({"url": hf.api_url, "model": MODEL})
     raw.write(broken)
     if swallows:  # the body read runs into the next frame, which is lost with it
         raw.notify("hfLsp/noSuchNotification", {"padding": "x" * 40})
@@ -206,7 +206,7 @@ def test_a_frame_with_a_wrong_length_costs_no_more_than_itself(
 
 
 def test_binary_content_and_lone_surrogates(raw: RawServer, hf: FakeInferenceServer) -> None:
-    raw.initialize({"url": hf.base_url, "context": {"includeFilePath": False}})
+    raw.initialize({"url": hf.api_url, "model": MODEL, "context": {"includeFilePath": False}})
     text = "a = b'\x00\x01\x7f'\n\ud800 lone \udfff\nend\x00"
     raw.open("file:///binary.py", text)
     for line, character in [(0, 3), (1, 2), (2, 4)]:
@@ -224,7 +224,7 @@ def test_binary_content_and_lone_surrogates(raw: RawServer, hf: FakeInferenceSer
 
 def test_a_50_mb_document_is_opened_and_completed(tmp_path: Path, hf: FakeInferenceServer,
                                                   raw: RawServer) -> None:
-    raw.initialize({"url": hf.base_url})
+    raw.initialize({"url": hf.api_url, "model": MODEL})
     idle = raw.rss_kib()
     line = "    value = compute(alpha, beta, gamma)  # a line of ordinary code\n"
     text = line * (50 * 1024 * 1024 // len(line)) + "def add(a, b):\n    \n"

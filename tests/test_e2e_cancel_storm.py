@@ -83,7 +83,7 @@ async def test_cancelled_requests_close_their_http_calls_serverless(
     start: Starter, seed: int
 ) -> None:
     with FakeInferenceServer({MODEL: FakeModel("return a + b\n")}) as hf:
-        client = await start({"url": hf.base_url, **LIMITS})
+        client = await start({"url": hf.api_url, **LIMITS})
         uri = open_doc(client, SOURCE)
         await status(client)
         idle = await status(client)

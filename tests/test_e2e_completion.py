@@ -12,7 +12,7 @@ SOURCE = "def add(a, b):\n    \n"
 async def test_inline_completion_sends_the_right_request(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url, "apiToken": TOKEN})
+    client = await start({"url": hf.api_url, "apiToken": TOKEN})
     uri = open_doc(client, SOURCE)
     items = await inline(client, uri, 1, 4)
 
@@ -36,7 +36,7 @@ async def test_inline_completion_sends_the_right_request(
 async def test_the_prompt_names_the_file_relative_to_the_workspace(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url}, root_uri="file:///work")
+    client = await start({"url": hf.api_url}, root_uri="file:///work")
     uri = open_doc(client, "fn add(a: i32, b: i32) -> i32 {\n    \n}\n",
                    uri="file:///work/src/my%20lib.rs", language="rust")
     await inline(client, uri, 1, 4)

@@ -54,7 +54,7 @@ async def status(client: LanguageClient) -> Any:
 
 
 async def test_typing_through_sends_no_request(start: Starter, hf: FakeInferenceServer) -> None:
-    client = await start({"url": hf.base_url, **QUIET})
+    client = await start({"url": hf.api_url, **QUIET})
     uri = open_doc(client, SOURCE)
     assert [i.insert_text for i in await inline(client, uri, 1, 4)] == ["return a + b"]
     type_text(client, uri, 2, 1, 4, "ret")
@@ -131,7 +131,7 @@ async def test_a_newer_request_closes_the_older_http_call(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
     hf.fault(MODEL, Fault.delay(3.0))
-    client = await start({"url": hf.base_url, **QUIET})
+    client = await start({"url": hf.api_url, **QUIET})
     uri = open_doc(client, "x = 1\ny = 2\n")
     older = asyncio.ensure_future(inline(client, uri, 0, 5))
     await wait_for(lambda: hf.active == 1)
@@ -151,7 +151,7 @@ def closing() -> Iterator[FakeInferenceServer]:
 async def test_auto_closed_bracket_is_replaced_not_doubled(
     start: Starter, closing: FakeInferenceServer
 ) -> None:
-    client = await start({"url": closing.base_url, **QUIET})
+    client = await start({"url": closing.api_url, **QUIET})
     uri = open_doc(client, "def f():\n    if foo(bar)\n")
     (item,) = await inline(client, uri, 1, 14)
     assert item.insert_text == "baz):"  # inside the parentheses: this line only
@@ -166,7 +166,7 @@ async def test_auto_closed_bracket_is_replaced_not_doubled(
 async def test_invoked_returns_alternatives_and_tracks_acceptance(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url, **QUIET})
+    client = await start({"url": hf.api_url, **QUIET})
     uri = open_doc(client, SOURCE)
     items = await invoke(client, uri, 1, 4)
     sent = hf.generation_requests()[0].body
@@ -198,7 +198,7 @@ async def wait_for_status(client: LanguageClient, ok: Any) -> Any:
 
 
 async def test_partial_acceptance_is_accepted(start: Starter, hf: FakeInferenceServer) -> None:
-    client = await start({"url": hf.base_url, **QUIET})
+    client = await start({"url": hf.api_url, **QUIET})
     uri = open_doc(client, SOURCE)
     (item,) = await inline(client, uri, 1, 4)
     assert item.command is not None
@@ -214,7 +214,7 @@ async def test_partial_acceptance_is_accepted(start: Starter, hf: FakeInferenceS
 
 
 async def test_llm_ls_get_completions(start: Starter, hf: FakeInferenceServer) -> None:
-    client = await start({"url": hf.base_url, **QUIET})
+    client = await start({"url": hf.api_url, **QUIET})
     uri = open_doc(client, SOURCE)
     result = await client.protocol.send_request_async(
         "llm-ls/getCompletions",
@@ -223,7 +223,7 @@ async def test_llm_ls_get_completions(start: Starter, hf: FakeInferenceServer) -
             "position": {"line": 1, "character": 4},
             "model": MODEL,
             "backend": "huggingface",
-            "url": hf.base_url,
+            "url": hf.api_url,
             "apiToken": None,
             "fim": {"enabled": True, "prefix": "<fim_prefix>", "middle": "<fim_middle>",
                     "suffix": "<fim_suffix>"},
@@ -255,7 +255,7 @@ async def test_llm_ls_get_completions(start: Starter, hf: FakeInferenceServer) -
 async def test_a_colon_in_a_comment_asks_for_a_line_not_a_block(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url, **QUIET})
+    client = await start({"url": hf.api_url, **QUIET})
     uri = open_doc(client, "def f():\n    x = 1  # steps:\n")
     await inline(client, uri, 1, 19)
     (sent,) = hf.generation_requests()
@@ -265,7 +265,7 @@ async def test_a_colon_in_a_comment_asks_for_a_line_not_a_block(
 
 
 async def test_the_syntax_tree_sizes_the_request(start: Starter, hf: FakeInferenceServer) -> None:
-    client = await start({"url": hf.base_url, **QUIET})
+    client = await start({"url": hf.api_url, **QUIET})
     uri = open_doc(client, "def f():\n    pass\nif ready:\n")
     await inline(client, uri, 0, 6)  # def f(|): the parameters, on this line
     await inline(client, uri, 2, 9)  # if ready:| a block header
@@ -279,7 +279,7 @@ async def test_the_syntax_tree_sizes_the_request(start: Starter, hf: FakeInferen
 async def test_other_open_documents_join_the_prompt(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url, **QUIET}, root_uri="file:///work")
+    client = await start({"url": hf.api_url, **QUIET}, root_uri="file:///work")
     open_doc(client, "class Invoice:\n    def total_amount(self, items):\n"
              "        return sum(items)\n", uri="file:///work/lib/invoice.py")
     uri = open_doc(client, "invoice = Invoice()\ninvoice.total_amount(\n",
@@ -301,7 +301,7 @@ async def test_the_llm_ls_token_never_reaches_a_log(start: Starter, tmp_path: An
         result = await client.protocol.send_request_async(
             "llm-ls/getCompletions",
             {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 4},
-             "model": MODEL, "backend": "huggingface", "url": hf.base_url, "apiToken": secret,
+             "model": MODEL, "backend": "huggingface", "url": hf.api_url, "apiToken": secret,
              "fim": {"enabled": True}, "tokensToClear": [], "contextWindow": 1024,
              "requestBody": {}, "tlsSkipVerifyInsecure": True, "ide": "vscode",
              "tokenizerConfig": None, "disableUrlPathCompletion": False},

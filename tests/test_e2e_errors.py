@@ -17,7 +17,7 @@ async def test_loading_model_is_retried_with_wait_for_model(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
     hf.add_model("org/cold", FakeModel("return a + b\n", loading_for=5, estimated_time=12.5))
-    client = await start({"url": hf.base_url, "model": "org/cold"})
+    client = await start({"url": hf.api_url, "model": "org/cold"})
     uri = open_doc(client, SOURCE)
 
     items = await inline(client, uri, 1, 4)
@@ -46,7 +46,7 @@ async def test_user_actionable_errors_are_shown_once_with_the_body(
     start: Starter, hf: FakeInferenceServer, fault: Fault, cause: str
 ) -> None:
     hf.set_default(fault)
-    client = await start({"url": hf.base_url, "apiToken": TOKEN})
+    client = await start({"url": hf.api_url, "apiToken": TOKEN})
     uri = open_doc(client, SOURCE)
 
     for _ in range(3):
@@ -66,7 +66,7 @@ async def test_rate_limit_honours_retry_after_without_a_popup(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
     hf.fault(MODEL, Fault.rate_limited(retry_after=30))
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
 
     assert await inline(client, uri, 1, 4) == []
@@ -81,7 +81,7 @@ async def test_short_retry_after_is_retried_at_once(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
     hf.fault(MODEL, Fault.rate_limited(retry_after=0.2))
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
 
     assert [i.insert_text for i in await inline(client, uri, 1, 4)] == ["return a + b"]
@@ -93,7 +93,7 @@ async def test_bad_request_shows_the_servers_own_text(
 ) -> None:
     text = "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 8192"
     hf.fault(MODEL, Fault.status(422, {"error": text, "error_type": "validation"}))
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
 
     assert await inline(client, uri, 1, 4) == []
@@ -105,7 +105,7 @@ async def test_parameters_the_model_rejects_are_dropped_and_remembered(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
     hf.add_model("org/plain", FakeModel("return a + b\n", rejected_parameters=frozenset({"stop"})))
-    client = await start({"url": hf.base_url, "model": "org/plain"})
+    client = await start({"url": hf.api_url, "model": "org/plain"})
     uri = open_doc(client, SOURCE)
 
     assert [i.insert_text for i in await inline(client, uri, 1, 4)] == ["return a + b"]
@@ -133,7 +133,7 @@ async def test_broken_answers_are_logged_and_the_server_carries_on(
     start: Starter, hf: FakeInferenceServer, fault: Fault, expected_log: str
 ) -> None:
     hf.fault(MODEL, fault)
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
 
     assert await inline(client, uri, 1, 4) == []
@@ -146,7 +146,7 @@ async def test_timeout_answers_empty_within_the_deadline(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
     hf.fault(MODEL, Fault.delay(10))
-    client = await start({"url": hf.base_url, "requestTimeout": 0.5})
+    client = await start({"url": hf.api_url, "requestTimeout": 0.5})
     uri = open_doc(client, SOURCE)
 
     started = asyncio.get_running_loop().time()
@@ -171,7 +171,7 @@ async def test_cancelling_a_request_closes_its_http_call(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
     hf.fault(MODEL, Fault.delay(10))
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
 
     params = types.InlineCompletionParams(

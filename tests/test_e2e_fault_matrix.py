@@ -84,7 +84,8 @@ def backend(kind: str) -> Iterator[tuple[Any, dict[str, Any]]]:
               "rateLimit": {"requestsPerMinute": 0}}
     if kind == "huggingface":
         with FakeInferenceServer({MODEL: FakeModel("return a + b\n")}) as hf:
-            yield hf, {"url": hf.base_url, "context": {"includeFilePath": False}, **common}
+            yield hf, {"url": hf.api_url, "model": MODEL, "context": {"includeFilePath": False},
+                       **common}
     else:
         with FakeBackend(kind, "return a + b\n") as server:  # type: ignore[arg-type]
             yield server, settings_for(server, **common)
@@ -213,7 +214,8 @@ async def rate_limit_burst(run: Run) -> None:
 
 async def connection_refused(run: Run, settings: dict[str, Any]) -> None:
     port = dead_port()
-    url = f"http://127.0.0.1:{port}" + ("/v1" if run.kind == "openai" else "")
+    tail = {"openai": "/v1", "huggingface": "/models/{model}"}.get(run.kind, "")
+    url = f"http://127.0.0.1:{port}" + tail
     shown = len(run.client.messages)
     run.client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"hfLsp": {**settings, "url": url}}))

@@ -59,7 +59,7 @@ async def test_tokens_to_clear_never_appear_in_the_answer(start: Starter, clear:
     with FakeInferenceServer({MODEL: FakeModel("return a<pad> + b<pad>\n")}) as hf:
         client = await start(QUIET)
         uri = open_doc(client, SOURCE)
-        texts = await completions(client, llm_ls(uri, url=hf.base_url, tokensToClear=clear))
+        texts = await completions(client, llm_ls(uri, url=hf.api_url, tokensToClear=clear))
     if clear:
         assert texts == ["return a + b"]
     else:  # the control: the fake really sends the marker
@@ -70,7 +70,7 @@ async def test_tokens_to_clear_as_an_hf_lsp_setting_cleans_inline_completions(
     start: Starter,
 ) -> None:
     with FakeInferenceServer({MODEL: FakeModel("return a<pad> + b\n")}) as hf:
-        client = await start({"url": hf.base_url, "tokensToClear": ["<pad>"], **QUIET})
+        client = await start({"url": hf.api_url, "tokensToClear": ["<pad>"], **QUIET})
         uri = open_doc(client, SOURCE)
         assert [i.insert_text for i in await inline(client, uri, 1, 4)] == ["return a + b"]
 
@@ -119,7 +119,7 @@ async def test_tls_skip_verify_turns_verification_off_with_one_warning(start: St
     with FakeInferenceServer({MODEL: FakeModel("return a + b\n")}) as hf:
         client = await start(QUIET)
         uri = open_doc(client, SOURCE)
-        request = llm_ls(uri, url=hf.base_url, tlsSkipVerifyInsecure=True)
+        request = llm_ls(uri, url=hf.api_url, tlsSkipVerifyInsecure=True)
         assert await completions(client, request) == ["return a + b"]
         await completions(client, {**request, "position": {"line": 1, "character": 3}})
     warnings = logged(client, "TLS verification is OFF")
@@ -131,7 +131,7 @@ async def test_tls_is_verified_when_llm_ls_does_not_ask_otherwise(start: Starter
     with FakeInferenceServer({MODEL: FakeModel("return a + b\n")}) as hf:
         client = await start(QUIET)
         uri = open_doc(client, SOURCE)
-        assert await completions(client, llm_ls(uri, url=hf.base_url)) == ["return a + b"]
+        assert await completions(client, llm_ls(uri, url=hf.api_url)) == ["return a + b"]
     assert not logged(client, "TLS verification is OFF")
 
 
@@ -220,7 +220,7 @@ async def test_tokenizer_url_is_downloaded_into_to_and_then_counts_tokens(
     with FileServer(served) as files:
         client = await start(QUIET)
         uri = open_doc(client, SOURCE)
-        request = llm_ls(uri, url=hf.base_url, tokenizerConfig={
+        request = llm_ls(uri, url=hf.api_url, tokenizerConfig={
             "url": files.url + "/org/tok/resolve/main/tokenizer.json", "to": str(to)})
         assert await completions(client, request) == ["return a + b"]
         assert (await status(client)).tokenCounter == "estimate"  # until it is there
@@ -241,7 +241,7 @@ async def test_an_existing_to_file_is_used_without_a_download(
     with FileServer(None) as files:
         client = await start(QUIET)
         uri = open_doc(client, SOURCE)
-        request = llm_ls(uri, url=hf.base_url,
+        request = llm_ls(uri, url=hf.api_url,
                          tokenizerConfig={"url": files.url + "/cdn/tokenizer.json",
                                           "to": str(to)})
         assert await completions(client, request) == ["return a + b"]
@@ -256,7 +256,7 @@ async def test_a_failed_tokenizer_download_is_logged_once_and_tokens_are_estimat
     with FileServer(None) as files:
         client = await start(QUIET)
         uri = open_doc(client, SOURCE)
-        request = llm_ls(uri, url=hf.base_url,
+        request = llm_ls(uri, url=hf.api_url,
                          tokenizerConfig={"url": files.url + "/cdn/tokenizer.json",
                                           "to": str(to)})
         assert await completions(client, request) == ["return a + b"]

@@ -110,7 +110,7 @@ async def typist(client: LanguageClient, uri: str, seed: int, until: float,
 
 async def test_typing_in_eight_documents_leaks_nothing(start: Starter) -> None:
     with JitteryServer({MODEL: FakeModel("return a + b\n")}) as hf:
-        client = await start({"url": hf.base_url, "context": {"includeFilePath": False},
+        client = await start({"url": hf.api_url, "context": {"includeFilePath": False},
                               "rateLimit": {"requestsPerMinute": 0}})
         assert client._server is not None
         pid = client._server.pid

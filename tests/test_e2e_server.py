@@ -47,7 +47,7 @@ def change(client, uri: str, version: int, start: tuple[int, int], end: tuple[in
 async def test_identical_requests_are_answered_from_the_cache(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
 
     first = await inline(client, uri, 1, 4)
@@ -64,7 +64,7 @@ async def test_concurrent_identical_requests_share_one_call(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
     hf.fault(MODEL, Fault.delay(0.5))
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
 
     results = await asyncio.gather(*(inline(client, uri, 1, 4) for _ in range(3)))
@@ -73,7 +73,7 @@ async def test_concurrent_identical_requests_share_one_call(
 
 
 async def test_a_cache_of_size_zero_always_asks(start: Starter, hf: FakeInferenceServer) -> None:
-    client = await start({"url": hf.base_url, "cache": {"size": 0}})
+    client = await start({"url": hf.api_url, "cache": {"size": 0}})
     uri = open_doc(client, SOURCE)
     await inline(client, uri, 1, 4)
     await inline(client, uri, 1, 4)
@@ -83,7 +83,7 @@ async def test_a_cache_of_size_zero_always_asks(start: Starter, hf: FakeInferenc
 async def test_incremental_edits_with_astral_characters_reach_the_prompt(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url, "context": {"includeFilePath": False}})
+    client = await start({"url": hf.api_url, "context": {"includeFilePath": False}})
     uri = open_doc(client, "s = '😀'\n")
     # UTF-16: the emoji is two units, so the closing quote is at character 7
     change(client, uri, 2, (0, 7), (0, 7), "中文")
@@ -98,7 +98,7 @@ async def test_incremental_edits_with_astral_characters_reach_the_prompt(
 
 async def test_utf16_cursor_after_an_emoji(start: Starter, hf: FakeInferenceServer) -> None:
     hf.add_model("org/emoji", FakeModel(" + b)\nnext()"))
-    client = await start({"url": hf.base_url, "model": "org/emoji",
+    client = await start({"url": hf.api_url, "model": "org/emoji",
                           "context": {"includeFilePath": False}})
     uri = open_doc(client, "x = f('😀', a\n")
     items = await inline(client, uri, 0, 13)  # after "a": 12 code points, 13 UTF-16 units
@@ -109,7 +109,7 @@ async def test_utf16_cursor_after_an_emoji(start: Starter, hf: FakeInferenceServ
 
 
 async def test_position_past_the_end_is_clamped(start: Starter, hf: FakeInferenceServer) -> None:
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
     items = await inline(client, uri, 40, 99)
     assert items and items[0].range is not None
@@ -120,7 +120,7 @@ async def test_completion_items_for_clients_without_inline_completion(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
     hf.add_model("org/word", FakeModel("eturn a + b\n"))
-    client = await start({"url": hf.base_url, "model": "org/word"}, profile="neovim")
+    client = await start({"url": hf.api_url, "model": "org/word"}, profile="neovim")
     uri = open_doc(client, "def add(a, b):\n    r\n")
     result = await client.text_document_completion_async(
         types.CompletionParams(
@@ -140,7 +140,7 @@ async def test_completion_items_for_clients_without_inline_completion(
 async def test_inline_clients_get_no_duplicate_completion_items(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
     result = await client.text_document_completion_async(
         types.CompletionParams(
@@ -206,7 +206,7 @@ async def test_the_token_never_reaches_a_log(
     secret = TOKEN + source.replace("-", "")
     log_file = tmp_path / "hf-lsp.log"
     with FakeInferenceServer({MODEL: FakeModel("return a + b\n")}, token="hf_other") as hf:
-        settings: dict[str, object] = {"url": hf.base_url}
+        settings: dict[str, object] = {"url": hf.api_url}
         env: dict[str, str] = {}
         if source == "setting":
             settings["apiToken"] = secret
@@ -246,7 +246,8 @@ def test_complete_command_runs_the_same_pipeline(tmp_path: Path) -> None:
     source.write_text(SOURCE)
     settings = tmp_path / "settings.json"
     with FakeInferenceServer({MODEL: FakeModel("return a + b\n\ndef x():\n")}) as hf:
-        settings.write_text(json.dumps({"url": hf.base_url, "parameters": {"temperature": 0.5}}))
+        settings.write_text(json.dumps({"url": hf.api_url, "model": MODEL,
+                                        "parameters": {"temperature": 0.5}}))
         out = subprocess.run(
             [sys.executable, "-m", "hf_lsp", "complete", f"{source}:2:5", "--settings",
              str(settings), "--show-request"],
@@ -268,7 +269,7 @@ def test_complete_command_reports_backend_errors(tmp_path: Path) -> None:
     source.write_text(SOURCE)
     with FakeInferenceServer({}) as hf:
         out = subprocess.run(
-            [sys.executable, "-m", "hf_lsp", "complete", f"{source}:2:5", "--url", hf.base_url,
+            [sys.executable, "-m", "hf_lsp", "complete", f"{source}:2:5", "--url", hf.api_url,
              "--model", "org/nothing"],
             capture_output=True, text=True, timeout=60, env=clean_env(tmp_path),
         )
@@ -352,7 +353,7 @@ async def test_the_token_does_not_follow_a_redirect(start: Starter) -> None:
     with FakeInferenceServer({MODEL: FakeModel("return a + b\n")}) as elsewhere, \
             FakeInferenceServer({}) as hf:
         hf.set_default(Fault.status(302, "moved", {"Location": elsewhere.url_for(MODEL)}))
-        client = await start({"url": hf.base_url, "apiToken": TOKEN})
+        client = await start({"url": hf.api_url, "apiToken": TOKEN})
         uri = open_doc(client, SOURCE)
         assert await inline(client, uri, 1, 4) == []
         assert elsewhere.requests == []  # never followed, so the token stayed put
@@ -378,7 +379,7 @@ async def test_quiet_logs_only_problems(
     start: Starter, hf: FakeInferenceServer, args: list[str], info: bool
 ) -> None:
     hf.fault(MODEL, Fault.status(404, {"error": "Model not found"}))
-    client = await start({"url": hf.base_url}, args=[*args, "--log-file", "/dev/null"])
+    client = await start({"url": hf.api_url}, args=[*args, "--log-file", "/dev/null"])
     uri = open_doc(client, SOURCE)
     assert await inline(client, uri, 1, 4) == []
     await wait_for(lambda: logged(client, "404"))  # a problem is logged either way

@@ -23,7 +23,7 @@ async def test_parameters_and_options_are_sent_with_their_wire_names(
 ) -> None:
     client = await start(
         {
-            "url": hf.base_url,
+            "url": hf.api_url,
             "parameters": {"temperature": 0.7, "top_k": 40, "top_p": 0.9,
                            "repetition_penalty": 1.1, "max_time": 5, "do_sample": True,
                            "stop": ["\nclass "]},
@@ -57,7 +57,7 @@ async def test_max_new_tokens_is_always_sent_and_chosen_by_context(
     start: Starter, hf: FakeInferenceServer, text: str, line: int, character: int,
     expected: int
 ) -> None:
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, text)
     await inline(client, uri, line, character)
 
@@ -67,7 +67,7 @@ async def test_max_new_tokens_is_always_sent_and_chosen_by_context(
 
 
 async def test_a_fixed_max_new_tokens_wins(start: Starter, hf: FakeInferenceServer) -> None:
-    client = await start({"url": hf.base_url, "parameters": {"max_new_tokens": 7},
+    client = await start({"url": hf.api_url, "parameters": {"max_new_tokens": 7},
                           "maxNewTokens": {"emptyLine": 50}})
     uri = open_doc(client, SOURCE)
     await inline(client, uri, 1, 4)
@@ -75,7 +75,7 @@ async def test_a_fixed_max_new_tokens_wins(start: Starter, hf: FakeInferenceServ
 
 
 async def test_echoed_prompt_is_stripped(start: Starter, hf: FakeInferenceServer) -> None:
-    client = await start({"url": hf.base_url, "parameters": {"return_full_text": True}})
+    client = await start({"url": hf.api_url, "parameters": {"return_full_text": True}})
     uri = open_doc(client, SOURCE)
     items = await inline(client, uri, 1, 4)
 
@@ -86,8 +86,6 @@ async def test_echoed_prompt_is_stripped(start: Starter, hf: FakeInferenceServer
 @pytest.mark.parametrize(
     ("url", "path"),
     [
-        pytest.param("{base}", f"/models/{MODEL}", id="legacy-bare-base"),
-        pytest.param("{base}/", f"/models/{MODEL}", id="bare-base-slash"),
         pytest.param("{base}/hf-inference/models/{{model}}", f"/hf-inference/models/{MODEL}",
                      id="router-template"),
         pytest.param("{base}/models/other/model", "/models/other/model", id="full-model-url"),
@@ -95,7 +93,7 @@ async def test_echoed_prompt_is_stripped(start: Starter, hf: FakeInferenceServer
 )
 async def test_url_forms(start: Starter, hf: FakeInferenceServer, url: str, path: str) -> None:
     hf.add_model("other/model", FakeModel("return a + b\n"))
-    client = await start({"url": url.format(base=hf.base_url)})
+    client = await start({"url": url.format(base=hf.base_url), "model": MODEL})
     uri = open_doc(client, SOURCE)
     assert [i.insert_text for i in await inline(client, uri, 1, 4)] == ["return a + b"]
     assert hf.generation_requests()[0].path == path
@@ -104,7 +102,7 @@ async def test_url_forms(start: Starter, hf: FakeInferenceServer, url: str, path
 async def test_bad_setting_is_reported_once_and_the_last_good_ones_stay(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
 
     for _ in range(2):
@@ -121,7 +119,7 @@ async def test_bad_setting_is_reported_once_and_the_last_good_ones_stay(
 
 
 async def test_wrong_types_are_named(start: Starter, hf: FakeInferenceServer) -> None:
-    client = await start({"url": hf.base_url, "parameters": {"max_new_tokens": "lots"},
+    client = await start({"url": hf.api_url, "parameters": {"max_new_tokens": "lots"},
                           "cache": {"size": -1}})
     await wait_for(lambda: shown(client, "hfLsp.parameters.max_new_tokens"))
     (message,) = shown(client)
@@ -132,7 +130,7 @@ async def test_pushed_settings_take_effect_without_restart(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
     hf.add_model("org/second", FakeModel("return b + a\n"))
-    client = await start({"url": hf.base_url}, profile="neovim")
+    client = await start({"url": hf.api_url}, profile="neovim")
     uri = open_doc(client, SOURCE)
     await inline(client, uri, 1, 4)
 
@@ -147,7 +145,7 @@ async def test_pushed_settings_take_effect_without_restart(
 async def test_pulled_configuration_wins(start: Starter, hf: FakeInferenceServer) -> None:
     hf.add_model("org/pulled", FakeModel("return 42\n"))
     client = await start(
-        {"url": hf.base_url, "model": MODEL},
+        {"url": hf.api_url, "model": MODEL},
         configuration={"hfLsp": {"model": "org/pulled", "parameters": {"max_new_tokens": 9}}},
     )
     await wait_for(lambda: logged(client, "model org/pulled"))

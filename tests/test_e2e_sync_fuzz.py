@@ -142,7 +142,7 @@ def test_the_servers_document_equals_the_truth_after_every_edit(
             {"context": {"includeFilePath": False, "maxPrefixChars": 1_000_000,
                          "maxSuffixChars": 1_000_000, "maxPrefixLines": 100_000,
                          "maxSuffixLines": 100_000},
-             "cache": {"size": 0}, "url": hf.base_url,
+             "cache": {"size": 0}, "url": hf.api_url, "model": MODEL,
              "debounce": {"enabled": False},  # each request would wait for the next edit
              "rateLimit": {"requestsPerMinute": 0}},  # thousands of requests a minute
             capabilities(encoding),

@@ -39,7 +39,7 @@ class FakeBackend:
 
 
 def engine(backend: FakeBackend, **settings: object) -> CompletionEngine:
-    base = {"debounce": {"enabled": False}, **settings}
+    base = {"debounce": {"enabled": False}, "stream": False, **settings}  # answers whole
     return CompletionEngine(parse_settings(base), backend)
 
 
@@ -114,7 +114,7 @@ async def test_the_same_request_again_shares_the_call() -> None:
 async def test_debounce_holds_misses_only_and_a_newer_key_skips_the_call() -> None:
     backend = FakeBackend()
     e = CompletionEngine(
-        parse_settings({"debounce": {"minMs": 200, "maxMs": 200}}), backend
+        parse_settings({"debounce": {"minMs": 200, "maxMs": 200}, "stream": False}), backend
     )
     doc = Document("file:///a.py", "x = 1\ny = 2\n", "python")
     older = asyncio.ensure_future(e.complete(doc, 0, 5))
@@ -155,7 +155,8 @@ async def test_accept_and_shown_figures() -> None:
 
 async def test_the_prompt_fits_the_context_window() -> None:
     backend = FakeBackend()
-    e = engine(backend, tokens={"contextWindow": 300, "charsPerToken": 4.0},
+    e = engine(backend, model="bigcode/starcoder2-15b",
+               tokens={"contextWindow": 300, "charsPerToken": 4.0},
                context={"maxPrefixChars": 100000, "maxPrefixLines": 100000})
     text = "".join(f"value_{i} = compute({i})\n" for i in range(2000)) + "result = "
     doc = Document("file:///big.py", text, "python")
@@ -203,7 +204,7 @@ async def test_the_backend_is_built_on_first_use() -> None:
     lazy = LazyBackend(build, "http://x")
     assert lazy.endpoint == "http://x" and built == []
     await lazy.aclose()  # nothing built, nothing to close
-    e = CompletionEngine(parse_settings({"debounce": {"enabled": False}}), lazy)
+    e = CompletionEngine(parse_settings({"debounce": {"enabled": False}, "stream": False}), lazy)
     doc = Document("file:///a.py", TEXT, "python")
     assert (await e.complete(doc, 1, 4)).completions
     assert built == [1] and len(fake.requests) == 1

@@ -22,7 +22,7 @@ MULTILINE = "if a is None:\n        a = 0\n    return a + b\n\n\ndef mul(a, b):\
 
 
 def setup_lua(url: str, **options: Any) -> str:
-    opts = {"settings": {"url": url}, "debounce_ms": 40, **options}
+    opts = {"settings": {"url": url, "model": MODEL}, "debounce_ms": 40, **options}
     return f"require('hf_lsp').setup({lua_value(opts)})\n"
 
 
@@ -56,7 +56,7 @@ def silent() -> Any:
 def test_ghost_text_appears_and_tab_accepts_it(
     editor: EditorFactory, hf: FakeInferenceServer
 ) -> None:
-    nvim = open_demo(editor, hf.base_url)
+    nvim = open_demo(editor, hf.api_url)
     nvim.keys("Go")  # python's indent puts the cursor at column 4
     assert nvim.wait_ghost() == "return a + b"
     (mark,) = nvim.ghost()
@@ -78,7 +78,7 @@ def test_ghost_text_appears_and_tab_accepts_it(
 def test_the_client_asks_for_inline_completion_not_the_menu(
     editor: EditorFactory, hf: FakeInferenceServer
 ) -> None:
-    nvim = open_demo(editor, hf.base_url)
+    nvim = open_demo(editor, hf.api_url)
     caps = nvim.lua("return vim.lsp.get_clients({name = 'hf_lsp'})[1].capabilities.textDocument"
                     ".inlineCompletion")
     assert caps == {"dynamicRegistration": False}
@@ -97,7 +97,7 @@ def test_the_client_asks_for_inline_completion_not_the_menu(
 def test_multiline_suggestion_shows_virtual_lines_and_is_inserted_whole(
     editor: EditorFactory, multiline: FakeInferenceServer
 ) -> None:
-    nvim = open_demo(editor, multiline.base_url)
+    nvim = open_demo(editor, multiline.api_url)
     nvim.keys("Go")
     assert nvim.wait_ghost() == "if a is None:\n        a = 0\n    return a + b"
     (mark,) = nvim.ghost()
@@ -111,7 +111,7 @@ def test_multiline_suggestion_shows_virtual_lines_and_is_inserted_whole(
 def test_accept_word_and_line_keep_the_rest_on_screen(
     editor: EditorFactory, multiline: FakeInferenceServer
 ) -> None:
-    nvim = open_demo(editor, multiline.base_url, auto_trigger=True)
+    nvim = open_demo(editor, multiline.api_url, auto_trigger=True)
     nvim.keys("Go")
     nvim.wait_ghost()
     nvim.keys("<M-Right>")
@@ -126,7 +126,7 @@ def test_accept_word_and_line_keep_the_rest_on_screen(
 def test_typing_what_is_suggested_keeps_the_ghost_text(
     editor: EditorFactory, hf: FakeInferenceServer
 ) -> None:
-    nvim = open_demo(editor, hf.base_url)
+    nvim = open_demo(editor, hf.api_url)
     nvim.keys("Go")
     nvim.wait_ghost()
     nvim.keys("ret")
@@ -141,7 +141,7 @@ def test_tab_without_a_suggestion_falls_through(
 ) -> None:
     # the user's own global <Tab> mapping, defined after setup() as a plugin manager would
     extra = "vim.keymap.set('i', '<Tab>', 'USERTAB')\n" if user_map else ""
-    nvim = open_demo(editor, silent.base_url, extra=extra)
+    nvim = open_demo(editor, silent.api_url, extra=extra)
     nvim.nvim.command("setlocal noexpandtab softtabstop=0")  # a real tab character
     nvim.keys("Gox = 1")
     until(lambda: len(silent.generation_requests()) >= 1, what="a request")
@@ -155,7 +155,7 @@ def test_tab_without_a_suggestion_falls_through(
 def test_user_tab_mapping_still_accepts_when_a_suggestion_is_shown(
     editor: EditorFactory, hf: FakeInferenceServer
 ) -> None:
-    nvim = open_demo(editor, hf.base_url, extra="vim.keymap.set('i', '<Tab>', 'USERTAB')\n")
+    nvim = open_demo(editor, hf.api_url, extra="vim.keymap.set('i', '<Tab>', 'USERTAB')\n")
     nvim.keys("Go")
     nvim.wait_ghost()
     nvim.keys("<Tab>")
@@ -165,7 +165,7 @@ def test_user_tab_mapping_still_accepts_when_a_suggestion_is_shown(
 def test_dismiss_moving_and_leaving_clear_the_ghost_text(
     editor: EditorFactory, hf: FakeInferenceServer
 ) -> None:
-    nvim = open_demo(editor, hf.base_url)
+    nvim = open_demo(editor, hf.api_url)
     nvim.keys("Go")
     nvim.wait_ghost()
     nvim.keys("<C-]>")
@@ -187,7 +187,7 @@ def test_dismiss_moving_and_leaving_clear_the_ghost_text(
 
 
 def test_fast_typing_sends_one_request(editor: EditorFactory, hf: FakeInferenceServer) -> None:
-    nvim = open_demo(editor, hf.base_url, debounce_ms=300, trigger_on_insert_enter=False)
+    nvim = open_demo(editor, hf.api_url, debounce_ms=300, trigger_on_insert_enter=False)
     nvim.keys("Goreturn a")
     nvim.wait_ghost()  # (the fake model always says the same: "return a + b")
     (mark,) = nvim.ghost()
@@ -200,7 +200,7 @@ def test_typing_on_cancels_the_request_in_flight(
     editor: EditorFactory, hf: FakeInferenceServer
 ) -> None:
     hf.fault(MODEL, Fault.delay(8.0))  # the first answer is slow
-    nvim = open_demo(editor, hf.base_url, trigger_on_insert_enter=False)
+    nvim = open_demo(editor, hf.api_url, trigger_on_insert_enter=False)
     nvim.keys("Gox")
     until(lambda: len(hf.generation_requests()) == 1 and hf.active == 1, what="a slow request")
     nvim.keys("y")  # $/cancelRequest: hf-lsp closes the HTTP call
@@ -214,7 +214,7 @@ def test_typing_on_cancels_the_request_in_flight(
 def test_toggle_turns_auto_suggest_off_and_on(
     editor: EditorFactory, hf: FakeInferenceServer
 ) -> None:
-    nvim = open_demo(editor, hf.base_url)
+    nvim = open_demo(editor, hf.api_url)
     assert "auto-suggest off" in nvim.output("HfLsp toggle")
     nvim.keys("Goz")
     until(lambda: nvim.lines()[1] == "    z", what="typing")
@@ -230,7 +230,7 @@ def test_toggle_turns_auto_suggest_off_and_on(
 
 
 def test_status_shows_the_server_figures(editor: EditorFactory, hf: FakeInferenceServer) -> None:
-    nvim = open_demo(editor, hf.base_url)
+    nvim = open_demo(editor, hf.api_url)
     nvim.keys("Go")
     nvim.wait_ghost()
     nvim.keys("<Esc>")
@@ -249,7 +249,7 @@ def test_status_shows_the_server_figures(editor: EditorFactory, hf: FakeInferenc
 
 def test_token_command_stores_the_token_and_the_server_uses_it(editor: EditorFactory) -> None:
     with FakeInferenceServer({MODEL: FakeModel(CONTINUATION)}, token=TOKEN) as hf:
-        nvim = editor(setup_lua(hf.base_url), files={"demo.py": SOURCE},
+        nvim = editor(setup_lua(hf.api_url), files={"demo.py": SOURCE},
                       env={"HF_HOME": "hf-home"})
         nvim.edit("demo.py")
         nvim.wait_attached()
@@ -300,7 +300,7 @@ end
 def test_neovim_012_uses_the_builtin_inline_completion(
     editor: EditorFactory, silent: FakeInferenceServer
 ) -> None:
-    nvim = editor(NATIVE_STUB + setup_lua(silent.base_url), files={"demo.py": SOURCE})
+    nvim = editor(NATIVE_STUB + setup_lua(silent.api_url), files={"demo.py": SOURCE})
     nvim.edit("demo.py")
     nvim.wait_attached()
     until(lambda: nvim.lua("return vim.b.hf_lsp_keymaps == true"), what="the plugin's keys")

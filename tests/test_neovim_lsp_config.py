@@ -20,7 +20,8 @@ def editor(tmp_path: Path) -> Iterator[EditorFactory]:
 def enable_only(url: str) -> str:
     # the settings are the user's; cmd, filetypes and root markers come from lsp/hf_lsp.lua
     return (
-        f"vim.lsp.config('hf_lsp', {{ settings = {{ hfLsp = {{ url = {lua_value(url)} }} }} }})\n"
+        f"vim.lsp.config('hf_lsp', {{ settings = {{ hfLsp = {{ url = {lua_value(url)}, "
+        f"model = {lua_value(MODEL)} }} }} }})\n"
         "vim.lsp.enable('hf_lsp')\n"
     )
 
@@ -28,7 +29,7 @@ def enable_only(url: str) -> str:
 def test_enable_alone_attaches_with_the_shipped_config(
     editor: EditorFactory, hf: FakeInferenceServer
 ) -> None:
-    nvim = editor(enable_only(hf.base_url),
+    nvim = editor(enable_only(hf.api_url),
                   files={"demo.py": "def add(a, b):\n", "notes.md": "# Notes\n"})
     nvim.edit("demo.py")
     nvim.wait_attached()
@@ -69,7 +70,7 @@ def test_enable_alone_attaches_with_the_shipped_config(
 
 
 def test_commands_exist_without_setup(editor: EditorFactory, hf: FakeInferenceServer) -> None:
-    nvim = editor(enable_only(hf.base_url), files={"demo.py": "x = 1\n"})
+    nvim = editor(enable_only(hf.api_url), files={"demo.py": "x = 1\n"})
     nvim.edit("demo.py")
     nvim.wait_attached()
     text = nvim.output("HfLsp status")

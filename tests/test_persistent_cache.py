@@ -100,7 +100,7 @@ async def test_completions_survive_a_restart(start: Starter, tmp_path: Path) -> 
     settings = {"apiToken": TOKEN, "cache": {"persistent": True, "path": str(path)}}
     with FakeInferenceServer({MODEL: FakeModel("return a + b\n"),
                               "org/other": FakeModel("return b + a\n")}) as hf:
-        settings["url"] = hf.base_url
+        settings["url"] = hf.api_url
         first = await start(settings)
         uri = open_doc(first, "def add(a, b):\n    \n")
         assert [i.insert_text for i in await inline(first, uri, 1, 4)] == ["return a + b"]

@@ -11,6 +11,7 @@ from hf_lsp.settings import (
     DEFAULT_MODEL,
     DEFAULT_URL,
     Settings,
+    hub_endpoint,
     merge,
     parse_settings,
     resolve_url,
@@ -26,7 +27,8 @@ def test_defaults(data: Any) -> None:
     s = parse_settings(data)
     assert s == Settings()
     assert s.backend == "huggingface"
-    assert s.model == DEFAULT_MODEL == "bigcode/starcoder2-15b"
+    assert s.model == DEFAULT_MODEL == "Qwen/Qwen2.5-Coder-7B"
+    assert s.provider == "auto" and s.provider_routing and s.streaming
     assert s.url is None
     assert s.endpoint() == DEFAULT_URL.format(model=DEFAULT_MODEL)
     assert s.api_token is None
@@ -55,7 +57,7 @@ def test_defaults(data: Any) -> None:
     assert s.cache.size == 512
     assert s.cache.ttl_seconds == 600
     assert s.request_timeout == 30.0
-    assert s.endpoint() == "https://router.huggingface.co/hf-inference/models/bigcode/starcoder2-15b"
+    assert s.endpoint() == "https://router.huggingface.co"
 
 
 def test_defaults_are_not_shared_between_instances() -> None:
@@ -305,9 +307,10 @@ def test_not_an_object(data: Any) -> None:
 @pytest.mark.parametrize(
     ("url", "model", "expected"),
     [
-        pytest.param(DEFAULT_URL, "bigcode/starcoder2-15b",
+        pytest.param("https://router.huggingface.co/hf-inference/models/{model}",
+                     "bigcode/starcoder2-15b",
                      "https://router.huggingface.co/hf-inference/models/bigcode/starcoder2-15b",
-                     id="default-router"),
+                     id="hf-inference-template"),
         pytest.param("https://h/v1/{model}/generate", "org/m", "https://h/v1/org/m/generate",
                      id="placeholder-in-the-middle"),
         pytest.param("https://h/{model}/{model}", "m", "https://h/m/m", id="placeholder-twice"),
@@ -337,8 +340,34 @@ def test_resolve_url(url: str, model: str, expected: str) -> None:
 
 
 def test_endpoint_uses_the_model_setting() -> None:
-    s = parse_settings({"model": "Qwen/Qwen2.5-Coder-7B"})
+    s = parse_settings({"model": "Qwen/Qwen2.5-Coder-7B",
+                        "url": "https://router.huggingface.co/hf-inference/models/{model}"})
     assert s.endpoint() == "https://router.huggingface.co/hf-inference/models/Qwen/Qwen2.5-Coder-7B"
+    assert not s.provider_routing and not s.streaming
+
+
+@pytest.mark.parametrize(
+    ("url", "endpoint", "routing"),
+    [
+        pytest.param(None, DEFAULT_URL, True, id="default"),
+        pytest.param("http://127.0.0.1:9/", "http://127.0.0.1:9", True, id="router-base"),
+        pytest.param("https://api-inference.huggingface.co", DEFAULT_URL, True, id="legacy"),
+        pytest.param("https://api-inference.huggingface.co/models/org/m", DEFAULT_URL, True,
+                     id="legacy-model-url"),
+        pytest.param("http://h/models/org/m", "http://h/models/org/m", False, id="model-url"),
+        pytest.param("http://h/{model}/x", "http://h/org/m/x", False, id="template"),
+    ],
+)
+def test_huggingface_url_forms(url: str | None, endpoint: str, routing: bool) -> None:
+    s = parse_settings({"model": "org/m", **({"url": url} if url else {})})
+    assert (s.endpoint(), s.provider_routing, s.streaming) == (endpoint, routing, routing)
+
+
+def test_hub_endpoint_from_setting_env_or_default() -> None:
+    assert hub_endpoint(None, {}) == "https://huggingface.co"
+    assert hub_endpoint(None, {"HF_ENDPOINT": "http://mirror/"}) == "http://mirror"
+    s = parse_settings({"hubUrl": "http://127.0.0.1:1"})
+    assert hub_endpoint(s, {"HF_ENDPOINT": "http://mirror"}) == "http://127.0.0.1:1"
 
 
 # --- merge ------------------------------------------------------------------------------------

@@ -39,7 +39,8 @@ def test_launcher_serves_on_loopback_and_stops_when_stdin_closes(tmp_path: Path)
         assert proc.stdout is not None and proc.stdin is not None
         info = json.loads(proc.stdout.readline())
         assert info["url"].startswith("http://127.0.0.1:")
-        url = f"{info['url']}/models/{info['model']}"
+        url = info["url"]
+        assert url.endswith(f"/models/{info['model']}")  # the serverless API's own URL
         assert _post(url, None)[0] == 401
         status, answer = _post(url, TOKEN)
         assert status == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from hf_lsp.backends.chat_fim import ChatFimBackend
@@ -15,7 +17,7 @@ from hf_lsp.engine.chat_fim import completion_route
 from hf_lsp.engine.generation import Backend, Exchange
 from hf_lsp.engine.usage import Meter
 from hf_lsp.models import priced_router
-from hf_lsp.settings import Settings
+from hf_lsp.settings import Settings, hub_endpoint
 
 __all__ = ["ADAPTERS", "Connection", "make_backend"]
 
@@ -45,6 +47,15 @@ def make_backend(
         settings.endpoint(), settings.network, token=token, timeout=settings.request_timeout,
         verbatim=settings.verbatim,
     )
+    if settings.provider_routing:
+        from hf_lsp.backends.router import RouterBackend
+
+        return RouterBackend(
+            connection, hub=hub_endpoint(settings), provider=settings.provider,
+            store=mapping_path(settings), token_setting=bool(settings.api_token),
+            transport=transport, on_exchange=on_exchange, request_body=settings.request_body,
+            meter=meter, priced=priced_router(settings),
+        )
     adapter = ADAPTERS[settings.backend](
         connection,
         transport=transport,
@@ -62,5 +73,18 @@ def make_backend(
         transport=transport,
         on_exchange=on_exchange,
         request_body=settings.request_body,
+        meter=meter,
+        priced=priced_router(settings),
         fim=adapter,
     )
+
+
+def mapping_path(settings: Settings) -> Path | None:
+    """Where provider mappings are kept on disk: beside the persistent cache, when it is on."""
+    if not settings.cache.persistent:
+        return None
+    if settings.cache.path:
+        return Path(settings.cache.path).expanduser().parent / "provider-mapping.json"
+    from hf_lsp.engine.persistent import default_path
+
+    return default_path().parent / "provider-mapping.json"

@@ -40,7 +40,12 @@ def chat_settings(settings: Settings) -> Settings:
     """
     actions = settings.actions
     url = actions.chat_url
-    if url is None and settings.backend == "huggingface":
+    model = actions.chat_model or settings.model
+    if url is None and settings.provider_routing:  # the router (or a proxy of it) in use
+        url = settings.endpoint() + "/v1"
+        if settings.provider != "auto" and ":" not in model:
+            model = f"{model}:{settings.provider}"  # the router's `<id>:<provider>`
+    elif url is None and settings.backend == "huggingface":
         url = ROUTER_CHAT_URL
     elif url is None and settings.verbatim:
         parts = urlsplit(settings.endpoint())
@@ -52,7 +57,7 @@ def chat_settings(settings: Settings) -> Settings:
         backend="openai",
         url=url,
         url_path_completion=True,
-        model=actions.chat_model or settings.model,
+        model=model,
         fim=Fim(enabled=False),
     )
 

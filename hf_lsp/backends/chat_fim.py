@@ -20,6 +20,7 @@ from hf_lsp.backends.http import Connection, HttpBackend, error_text, url_path
 from hf_lsp.backends.openai import base_url, openai_parameters, parse_completion
 from hf_lsp.engine.chat_fim import HEADROOM, clean_fim_answer, fim_messages
 from hf_lsp.engine.generation import Chunk, Exchange, Generation, GenerationRequest, Limits
+from hf_lsp.engine.usage import Meter
 from hf_lsp.errors import MalformedResponseError
 
 CHAT_ROUTE = "/v1/chat/completions"
@@ -49,10 +50,12 @@ class ChatFimBackend(HttpBackend):
         transport: httpx.AsyncBaseTransport | None = None,
         on_exchange: Exchange | None = None,
         request_body: Mapping[str, Any] | None = None,
+        meter: Meter | None = None,
+        priced: str | None = None,
         fim: HttpBackend | None = None,
     ) -> None:
         super().__init__(connection, transport=transport, on_exchange=on_exchange,
-                         request_body=request_body)
+                         request_body=request_body, meter=meter, priced=priced)
         self.fim = fim
 
     def _passed_on(self, request: GenerationRequest) -> HttpBackend | None:

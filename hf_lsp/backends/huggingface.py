@@ -12,6 +12,7 @@ import ast
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from hf_lsp.backends.http import HttpBackend, error_text, status_error
 from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest, Usage
@@ -117,6 +118,10 @@ def status_error_hf(
                 body=text,
                 names=_names(unused.group(1)),
             )
+    if status == 410:
+        from hf_lsp.backends.providers import gone
+
+        return gone(HttpStatusError(message, status=status, body=text))
     return status_error(status, headers, data, text, who="the Inference API")
 
 
@@ -136,6 +141,17 @@ class HuggingFaceBackend(HttpBackend):
     # a verbatim URL may be a TGI route (an Inference Endpoint's `/generate`), where `stream`
     # in the body does nothing: stream only at the route that does
     stream_route = "/generate_stream"
+
+    async def prepare(
+        self, request: GenerationRequest, stream: bool
+    ) -> tuple[str, dict[str, Any]]:
+        host = (urlsplit(self.endpoint).hostname or "").lower()
+        if self.connection.token is None and (host == "huggingface.co"
+                                              or host.endswith(".huggingface.co")):
+            from hf_lsp.backends.providers import token_missing
+
+            raise token_missing()  # Hugging Face's own hosts answer nothing without a token
+        return await super().prepare(request, stream)
 
     def body(self, request: GenerationRequest, stream: bool) -> dict[str, Any]:
         return prepare_request(request, stream)

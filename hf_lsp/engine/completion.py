@@ -1081,6 +1081,7 @@ class CompletionEngine:
             "backend": self.settings.backend,
             "endpoint": getattr(self.backend, "endpoint", None),
             "model": self.settings.model,
+            "provider": _provider(self.backend),
             "requests": f.requests,
             "backendCalls": f.backend_calls,
             "cacheHits": f.cache_hits,
@@ -1128,6 +1129,14 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+def _provider(backend: Backend) -> dict[str, str] | None:
+    """The Inference Provider in use and its route (``None``: not through the router)."""
+    route = getattr(backend, "route_in_use", None)
+    if route is None:
+        return None
+    return {"name": route.provider, "kind": route.kind, "model": route.model, "url": route.url}
+
+
 def _first_line_done(text: str) -> bool:
     """A single-line completion needs nothing after its first newline."""
     return "\n" in text
@@ -1150,6 +1159,8 @@ def _disk(settings: Settings) -> PersistentCache | None:
 
 def _cause(exc: HfLspError) -> str | None:
     """Which user-actionable problem an error is (``None``: nothing the user can do)."""
+    if isinstance(exc, BackendError) and exc.cause is not None:
+        return exc.cause
     if isinstance(exc, AuthError):
         return "auth"
     if isinstance(exc, ModelNotFoundError):

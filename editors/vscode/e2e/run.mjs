@@ -159,7 +159,8 @@ async function main() {
     '--record', path.join(work, 'requests.json'),
     '--lifetime', '900',
   ]);
-  const fakeUrl = JSON.parse((await firstMatch(fake, /^\{.*\}$/m, 'the fake Inference API'))[0]).url;
+  const fakeInfo = JSON.parse((await firstMatch(fake, /^\{.*\}$/m, 'the fake Inference API'))[0]);
+  const fakeUrl = fakeInfo.url; // the serverless API's `/models/<id>` URL (a bare base is the router)
   log(`fake Inference API at ${fakeUrl}`);
 
   stage('2. a clean profile: the extension installed from the .vsix, settings for a quiet editor');
@@ -202,7 +203,7 @@ async function main() {
   writeFileSync(file, BEFORE);
   mkdirSync(path.join(dirs.workspace, '.vscode'));
   const workspaceSettings = path.join(dirs.workspace, '.vscode', 'settings.json');
-  writeFileSync(workspaceSettings, JSON.stringify({ 'hfLsp.url': fakeUrl, 'hfLsp.serverPath': serverPath }, null, 2));
+  writeFileSync(workspaceSettings, JSON.stringify({ 'hfLsp.url': fakeUrl, 'hfLsp.model': fakeInfo.model, 'hfLsp.serverPath': serverPath }, null, 2));
 
   stage('3. code-server on a random loopback port, no network features');
   const cs = start(
@@ -326,7 +327,7 @@ async function main() {
   await shot('5-log');
 
   stage('13. a server that is not there: a clear message with the install command, nothing running');
-  writeFileSync(workspaceSettings, JSON.stringify({ 'hfLsp.url': fakeUrl, 'hfLsp.serverPath': path.join(work, 'nowhere', 'hf-lsp') }, null, 2));
+  writeFileSync(workspaceSettings, JSON.stringify({ 'hfLsp.url': fakeUrl, 'hfLsp.model': fakeInfo.model, 'hfLsp.serverPath': path.join(work, 'nowhere', 'hf-lsp') }, null, 2));
   const missing = page.locator('.notification-toast').filter({ hasText: 'pip install hf-lsp' }).first();
   await missing.waitFor();
   check(true, `a missing server is reported with the install command: ${(await missing.innerText()).replace(/\s+/g, ' ')}`);

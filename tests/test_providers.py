@@ -1,0 +1,113 @@
+"""Inference Providers: reading the Hub's mapping, choosing a route, keeping the mapping."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from hf_lsp.backends import providers
+from hf_lsp.backends.providers import Entry, MappingStore, choose, read_mapping
+from hf_lsp.errors import ProviderError
+
+ROUTER = "https://router.huggingface.co"
+OBJECT = {"inferenceProviderMapping": {
+    "together": {"status": "staging", "providerId": "t/m", "task": "text-generation"},
+    "nscale": {"status": "live", "providerId": "n/m", "task": "conversational"},
+    "featherless-ai": {"status": "live", "providerId": "f/m", "task": "text-generation",
+                       "isModelAuthor": False},
+}}
+LISTED = {"inferenceProviderMapping": [
+    {"provider": "nscale", "providerId": "n/m", "status": "live", "task": "conversational"},
+    {"provider": "hf-inference", "providerId": "org/m", "status": "live",
+     "task": "text-generation", "adapter": "lora", "type": "single-model"},
+]}
+
+
+def test_both_shapes_are_read() -> None:
+    assert [(e.provider, e.provider_id, e.status, e.task) for e in read_mapping(OBJECT)] == [
+        ("together", "t/m", "staging", "text-generation"),
+        ("nscale", "n/m", "live", "conversational"),
+        ("featherless-ai", "f/m", "live", "text-generation"),
+    ]
+    assert [e.provider for e in read_mapping(LISTED)] == ["nscale", "hf-inference"]
+
+
+@pytest.mark.parametrize("data", [None, {}, {"inferenceProviderMapping": None}, [1, "x"],
+                                  {"inferenceProviderMapping": {"p": "live"}},
+                                  {"inferenceProviderMapping": [{"provider": "p"}]}])
+def test_odd_mappings_read_as_empty(data: object) -> None:
+    assert read_mapping(data) == []
+
+
+def test_auto_prefers_live_text_generation_then_chat() -> None:
+    route = choose("org/m", "auto", read_mapping(OBJECT), ROUTER)
+    assert (route.kind, route.provider, route.model, route.url) == (
+        "raw", "featherless-ai", "f/m", ROUTER + "/featherless-ai/v1/completions")
+    hf = choose("org/m", "auto", read_mapping(LISTED), ROUTER)
+    assert (hf.kind, hf.url) == ("hf-inference", ROUTER + "/hf-inference/models/org/m")
+    chat_only = [Entry("nscale", "n/m", "live", "conversational")]
+    chat = choose("org/m", "auto", chat_only, ROUTER)
+    assert (chat.kind, chat.model, chat.url) == (
+        "chat", "org/m:nscale", ROUTER + "/v1/chat/completions")
+
+
+def test_a_named_provider_or_a_policy() -> None:
+    entries = read_mapping(OBJECT)
+    assert choose("org/m", "together", entries, ROUTER).url == ROUTER + "/together/v1/completions"
+    assert choose("org/m", "nscale", entries, ROUTER).model == "org/m:nscale"
+    assert choose("org/m", "cheapest", None, ROUTER).model == "org/m:cheapest"
+    unknown = choose("org/m", "groq", [Entry("groq", "g/m", "live", "text-generation")], ROUTER)
+    assert unknown.url == ROUTER + "/groq/v1/completions"
+
+
+def test_a_provider_the_mapping_lacks_names_those_that_serve() -> None:
+    with pytest.raises(ProviderError) as caught:
+        choose("org/m", "cerebras", read_mapping(OBJECT), ROUTER)
+    assert "nscale (conversational), featherless-ai (text-generation)" in str(caught.value)
+    with pytest.raises(ProviderError, match="no Inference Provider serves org/m now"):
+        choose("org/m", "auto", [], ROUTER)
+
+
+def test_the_store_keeps_mappings_on_disk_with_a_ttl(tmp_path: Path) -> None:
+    path = tmp_path / "cache" / "provider-mapping.json"
+    entries = read_mapping(OBJECT)
+    MappingStore(path).put("http://hub", "org/m", entries)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    providers._memory.clear()  # a new process
+    assert MappingStore(path).get("http://hub", "org/m") == entries
+    assert MappingStore(path).get("http://other-hub", "org/m") is None
+    providers._memory.clear()
+    assert MappingStore(path, ttl=-1).get("http://hub", "org/m") is None  # expired
+    path.write_text("not json")
+    providers._memory.clear()
+    assert MappingStore(path).get("http://hub", "org/m") is None  # a broken file is ignored
+
+
+async def test_the_serverless_body_to_a_hugging_face_host_needs_a_token() -> None:
+    import httpx
+
+    from hf_lsp.backends.http import Connection
+    from hf_lsp.backends.huggingface import HuggingFaceBackend
+    from hf_lsp.engine.generation import GenerationRequest
+    from hf_lsp.errors import TokenMissingError
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"sent {request.url}")
+
+    request = GenerationRequest(prompt="x", parameters={"max_new_tokens": 4})
+    url = "https://router.huggingface.co/hf-inference/models/org/m"
+    backend = HuggingFaceBackend(Connection(url), transport=httpx.MockTransport(refuse))
+    with pytest.raises(TokenMissingError, match="nothing was sent"):
+        await backend.generate(request)
+    with pytest.raises(TokenMissingError):
+        async for _ in backend.stream(request):
+            pass
+    await backend.aclose()
+    proxy = HuggingFaceBackend(
+        Connection("http://proxy.example/models/org/m"),
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, json=[
+            {"generated_text": "y"}])))
+    assert (await proxy.generate(request)).texts == ("y",)  # a proxy may need no token
+    await proxy.aclose()
