@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from hf_lsp.settings import Settings
+from hf_lsp.settings import ROUTER_URL, Settings, hub_endpoint, is_legacy
 
-DEFAULT_ROUTER = "https://router.huggingface.co"
-DEFAULT_HUB = "https://huggingface.co"
+DEFAULT_ROUTER = ROUTER_URL
 
 # a code model: a name (the part after the owner) with one of these words in it, or a Hub
 # tag of these. "code" covers CodeLlama, CodeGemma, Codestral, DeepSeek-Coder, Qwen*-Coder,
@@ -177,7 +176,7 @@ def router_base(settings: Settings) -> str | None:
         return None
     parts = urlsplit(url)
     path = parts.path.rstrip("/")
-    if "/models" in path or host_is_legacy(url):
+    if "/models" in path or is_legacy(url):
         return None
     if path.endswith("/v1"):
         path = path[:-3]
@@ -192,15 +191,6 @@ def priced_router(settings: Settings) -> str | None:
     if (urlsplit(settings.endpoint()).hostname or "") == urlsplit(DEFAULT_ROUTER).hostname:
         return DEFAULT_ROUTER
     return None
-
-
-def host_is_legacy(url: str) -> bool:
-    return (urlsplit(url).hostname or "") == "api-inference.huggingface.co"
-
-
-def hub_default(env: Mapping[str, str] | None = None) -> str:
-    env = os.environ if env is None else env
-    return (env.get("HF_ENDPOINT") or "").strip().rstrip("/") or DEFAULT_HUB
 
 
 def table(rows: Sequence[Offer]) -> str:
@@ -271,7 +261,7 @@ async def run_models(
 
     configured = router_base(settings)
     router = (router or configured or DEFAULT_ROUTER).rstrip("/")
-    hub = (hub or hub_default()).rstrip("/")
+    hub = (hub or hub_endpoint(settings)).rstrip("/")
     for flag, url in (("--router-url", router), ("--hub-url", hub)):
         if not _is_http_url(url):
             print(f"hf-lsp: {flag} must be an http:// or https:// URL, got {url!r}",

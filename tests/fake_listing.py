@@ -224,7 +224,8 @@ class FakeListing(Serving):
                                body=body or None, headers=headers)
             response = connection.getresponse()
             text = response.read().decode()
-            relayed = {k: v for k, v in response.getheaders() if k.lower().startswith("x-")}
+            relayed = {k: v for k, v in response.getheaders()
+                       if k.lower().startswith("x-") or k.lower() == "content-type"}
         finally:
             connection.close()
         relayed["x-inference-provider"] = self.provider
@@ -312,9 +313,12 @@ class _Handler(BaseHTTPRequestHandler):
         status, text, headers = self.server.fake.answer(seen, body)
         data = text.encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        kind = next((v for k, v in headers.items() if k.lower() == "content-type"),
+                    "application/json; charset=utf-8")  # a relayed stream stays a stream
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
-            self.send_header(name, value)
+            if name.lower() != "content-type":
+                self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)

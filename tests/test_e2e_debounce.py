@@ -47,7 +47,7 @@ async def status(client: LanguageClient) -> Any:
 async def test_invoked_misses_on_a_long_file_reach_the_backend_without_a_hold(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url, **SLOW})
+    client = await start({"url": hf.api_url, **SLOW})
     uri = open_doc(client, LONG)
     for i in range(5):  # invoked again and again, each time at a new cursor: all misses
         pending = asked(client, uri, LAST, 4 - i % 2 * 4, invoked=True)
@@ -62,7 +62,7 @@ async def test_invoked_misses_on_a_long_file_reach_the_backend_without_a_hold(
 async def test_automatic_requests_are_still_held_and_an_invoked_one_ends_the_hold(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url, **SLOW, "suggestions": {"invokedCount": 1}})
+    client = await start({"url": hf.api_url, **SLOW, "suggestions": {"invokedCount": 1}})
     uri = open_doc(client, LONG)
     await asked(client, uri, LAST - 1, 0, invoked=True)  # warm: the next one is launched at once
     automatic = asked(client, uri, LAST, 4, invoked=False)
@@ -79,7 +79,7 @@ async def test_automatic_requests_are_still_held_and_an_invoked_one_ends_the_hol
 async def test_the_rhythm_comes_from_edits_not_from_requests(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url, "cache": {"size": 0},
+    client = await start({"url": hf.api_url, "cache": {"size": 0},
                           "debounce": {"minMs": 0, "maxMs": 5000}})
     uri = open_doc(client, "def add(a, b):\n    \n")
     for i in range(6):  # an editor re-asking at one cursor, without an edit between

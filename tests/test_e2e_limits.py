@@ -41,7 +41,7 @@ async def status(client: LanguageClient) -> Any:
 async def test_120_invoked_completions_in_a_minute_all_get_an_answer(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url})  # the default backend, huggingface
+    client = await start({"url": hf.api_url})  # the default backend, huggingface
     uris = [open_doc(client, f"# file {i}\ndef add(a, b):\n    \n", uri=f"file:///work/f{i}.py")
             for i in range(120)]
     loop = asyncio.get_running_loop()
@@ -60,7 +60,7 @@ async def test_an_invoked_request_waits_out_a_429_and_the_status_says_so(
 ) -> None:
     hf.fault(MODEL, Fault.rate_limited(retry_after=2))
     hf.fault(MODEL, Fault.rate_limited(retry_after=2))
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
 
     asked = asyncio.ensure_future(ask(client, uri, 1, 4))
@@ -79,7 +79,7 @@ async def test_a_429_without_retry_after_backs_off_and_an_invoked_request_retrie
     start: Starter, hf: FakeInferenceServer
 ) -> None:
     hf.fault(MODEL, Fault.rate_limited())
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
 
     assert await asyncio.wait_for(ask(client, uri, 1, 4), 15) == ["return a + b"]
@@ -92,7 +92,7 @@ async def test_automatic_requests_are_dropped_during_a_backoff_counted_and_logge
     start: Starter, hf: FakeInferenceServer
 ) -> None:
     hf.fault(MODEL, Fault.rate_limited(retry_after=30))
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
 
     for i in range(4):
@@ -110,7 +110,7 @@ async def test_automatic_requests_are_dropped_during_a_backoff_counted_and_logge
 async def test_a_configured_cap_drops_automatic_requests_but_an_invoked_one_waits(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url, "rateLimit": {"maxConcurrent": 1, "maxWait": 0},
+    client = await start({"url": hf.api_url, "rateLimit": {"maxConcurrent": 1, "maxWait": 0},
                           "requestTimeout": 10})
     uri = open_doc(client, SOURCE)
     other = open_doc(client, "def mul(a, b):\n    \n", uri="file:///work/other.py")

@@ -92,7 +92,7 @@ MAIN = "\nint main() {\n    LRUCache cache(2);\n" + "".join(
 
 
 def settings(hf: FakeInferenceServer, **extra: Any) -> dict[str, Any]:
-    return {"url": hf.base_url, "apiToken": TOKEN, "context": {"includeFilePath": False},
+    return {"url": hf.api_url, "apiToken": TOKEN, "context": {"includeFilePath": False},
             **extra}
 
 

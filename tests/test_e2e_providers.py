@@ -17,6 +17,8 @@ from hf_server import Fault
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from hf_lsp.engine.chat_fim import HEADROOM
+
 TOKEN = "hf_fakeRouterToken0123456789abcdef"
 CODER = "Qwen/Qwen2.5-Coder-7B"
 INSTRUCT = "Qwen/Qwen2.5-Coder-32B-Instruct"
@@ -124,7 +126,7 @@ async def test_a_chat_only_model_goes_through_chat_with_its_provider(
     (request,) = sent(router)
     assert request.path == "/v1/chat/completions"
     assert request.body["model"] == f"{INSTRUCT}:nscale"
-    assert request.body["max_tokens"] == 55
+    assert request.body["max_tokens"] == 55 + HEADROOM  # room for a fence and a sentence
     assert request.body["messages"]
 
 

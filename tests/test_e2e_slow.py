@@ -28,7 +28,7 @@ TRICKLE = 0.6  # seconds between tokens: just inside the 1 s read timeout below
 async def test_a_slow_request_is_logged_once_with_what_would_make_it_faster(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url, "slowRequestSeconds": 0.5, "cache": {"size": 0}})
+    client = await start({"url": hf.api_url, "slowRequestSeconds": 0.5, "cache": {"size": 0}})
     uri = open_doc(client, SOURCE)
     for i in range(2):  # a burst of slow answers: one explanation
         hf.fault(MODEL, Fault.delay(0.7))
@@ -45,7 +45,7 @@ async def test_a_slow_request_is_logged_once_with_what_would_make_it_faster(
 async def test_a_fast_backend_is_not_called_slow(
     start: Starter, hf: FakeInferenceServer
 ) -> None:
-    client = await start({"url": hf.base_url})
+    client = await start({"url": hf.api_url})
     uri = open_doc(client, SOURCE)
     assert await inline(client, uri, 1, 4) != []
     assert logged(client, "a request took") == []
@@ -109,7 +109,7 @@ async def test_a_long_generation_ends_within_its_total_time_however_slow_a_step(
     words = " ".join(f"w{i}" for i in range(600))
     with FakeInferenceServer({"org/long": FakeModel(words)}) as hf:
         config = Configuration(parse_settings({
-            "url": hf.base_url, "model": "org/long", "requestTimeout": 30,
+            "url": hf.api_url, "model": "org/long", "requestTimeout": 30,
             "longGeneration": {"maxTotalTime": 1},
         }))
         hf.fault("org/long", Fault.delay(8))  # inside the 30 s read timeout

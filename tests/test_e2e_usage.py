@@ -7,11 +7,14 @@ from typing import Any
 from conftest import CONTINUATION, MODEL, Starter, inline, open_doc, wait_for
 from fake_backends import FakeBackend
 from fake_listing import FakeListing, offer, router_model
-from hf_server import FakeInferenceServer, FakeModel, tokenize
+from fake_router import FakeRouter, entry
+from hf_server import tokenize
 from pytest_lsp import LanguageClient
 
 SOURCE = "def add(a, b):\n    \n"
 PRICE = (2.0, 8.0)  # USD per million tokens
+ROUTER_TOKEN = "hf_fakeRouterToken0123456789abcdef"  # what FakeRouter expects
+SERVED = {MODEL: [entry("featherless-ai", "featherless/coder")]}
 
 
 async def status(client: LanguageClient) -> Any:
@@ -27,17 +30,24 @@ def plain(value: Any) -> Any:
     return value
 
 
+def through_router(router: FakeListing, **settings: Any) -> dict[str, Any]:
+    """The default backend through a router (the listing fake in front of the router fake)."""
+    return {"url": router.base_url, "hubUrl": router.base_url, "apiToken": ROUTER_TOKEN,
+            "model": MODEL, **settings}
+
+
 async def test_router_calls_are_counted_and_priced(start: Starter) -> None:
-    priced = [router_model(MODEL, offer("hf-inference", "live", 16384, PRICE))]
-    with FakeInferenceServer({MODEL: FakeModel(CONTINUATION)}) as hf, \
-            FakeListing(priced, [], upstream=hf.base_url, provider="hf-inference") as router:
-        client = await start({"backend": "huggingface", "url": router.base_url, "model": MODEL,
-                              "context": {"includeFilePath": False}})
+    priced = [router_model(MODEL, offer("featherless-ai", "live", 16384, PRICE))]
+    with FakeRouter(CONTINUATION, mappings=SERVED) as providers, \
+            FakeListing(priced, [], upstream=providers.base_url,
+                        provider="featherless-ai") as router:
+        client = await start(through_router(router, context={"includeFilePath": False}))
         uri = open_doc(client, SOURCE)
         items = await inline(client, uri, 1, 4)
         assert items and items[0].insert_text.startswith("return a + b")
-        (sent,) = hf.generation_requests()
-        prompt_tokens = len(tokenize(sent.body["inputs"]))
+        (sent,) = providers.generation_requests()
+        assert sent.path == "/featherless-ai/v1/completions"
+        prompt_tokens = len(tokenize(sent.body["prompt"]))
         out_tokens = len(tokenize(CONTINUATION[: len(items[0].insert_text)]))
         figures = await wait_for_cost(client)
         assert figures["tokensIn"] == prompt_tokens and figures["tokensEstimated"] is False
@@ -46,7 +56,7 @@ async def test_router_calls_are_counted_and_priced(start: Starter) -> None:
         assert abs(figures["costUsd"] - cost) < 1e-6
         assert figures["spend"].endswith(f"${cost:.4f}")
         assert figures["usage"] == [{
-            "model": MODEL, "provider": "hf-inference", "calls": 1,
+            "model": MODEL, "provider": "featherless-ai", "calls": 1,
             "tokensIn": prompt_tokens, "tokensOut": figures["tokensOut"],
             "estimatedIn": 0, "estimatedOut": 0,
         }]
@@ -56,7 +66,7 @@ async def test_router_calls_are_counted_and_priced(start: Starter) -> None:
         again = await inline(client, uri, 1, 4)  # a cache hit: no call, no tokens
         assert [i.insert_text for i in again] == [i.insert_text for i in items]
         later = await status(client)
-        assert later["cacheHits"] >= 1 and len(hf.generation_requests()) == 1
+        assert later["cacheHits"] >= 1 and len(providers.generation_requests()) == 1
         assert (later["tokensIn"], later["tokensOut"], later["costUsd"]) == (
             figures["tokensIn"], figures["tokensOut"], figures["costUsd"])
         assert len([r for r in router.requests if r.path == "/v1/models"]) == 1
@@ -77,9 +87,9 @@ async def wait_for_cost(client: LanguageClient) -> Any:
 
 
 async def test_a_model_without_a_price_shows_no_cost(start: Starter) -> None:
-    with FakeInferenceServer({MODEL: FakeModel(CONTINUATION)}) as hf, \
-            FakeListing([], [], upstream=hf.base_url) as router:
-        client = await start({"backend": "huggingface", "url": router.base_url, "model": MODEL})
+    with FakeRouter(CONTINUATION, mappings=SERVED) as providers, \
+            FakeListing([], [], upstream=providers.base_url) as router:
+        client = await start(through_router(router))
         uri = open_doc(client, SOURCE)
         assert await inline(client, uri, 1, 4)
         await wait_for(lambda: [r for r in router.requests if r.path == "/v1/models"])

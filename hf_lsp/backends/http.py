@@ -367,7 +367,8 @@ class HttpBackend:
         usage = (usage or Usage()).over(header_usage(headers))
         priced = self.priced if self.priced is not None and url.startswith(self.priced) else None
         provider = provider_of(url, request.model, headers, self.priced)
-        self.meter.record(request.model, provider, request.prompt, texts, usage, priced_by=priced)
+        self.meter.record(request.billed_model, provider, request.prompt, texts, usage,
+                          priced_by=priced)
 
     async def stream(
         self, request: GenerationRequest, timeout: float | None = None

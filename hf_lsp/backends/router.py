@@ -289,4 +289,4 @@ def _starting(exc: HttpStatusError, waited: float) -> float | None:
 
 def _for(route: Route, request: GenerationRequest) -> GenerationRequest:
     """The request as the route's adapter reads it: ``model`` is what the body names."""
-    return replace(request, model=route.model)
+    return replace(request, model=route.model, hub_model=request.model)

@@ -28,6 +28,12 @@ class GenerationRequest:
     language: str = ""
     path: str = ""
     chat: bool = False
+    hub_model: str = ""  # the Hub id, when ``model`` is a provider's own id for it
+
+    @property
+    def billed_model(self) -> str:
+        """The model a call's tokens are counted and priced under: its Hub id."""
+        return self.hub_model or self.model
 
     def with_options(self, **options: Any) -> GenerationRequest:
         return replace(self, options={**self.options, **options})
