@@ -128,6 +128,39 @@ def stop_at_block_end(text: str, c: Cleanup) -> str:
     return text
 
 
+def _same_line(a: str, b: str) -> bool:
+    return a.expandtabs(4).rstrip() == b.expandtabs(4).rstrip()
+
+
+def drop_suffix_repeat(text: str, c: Cleanup) -> str:
+    """End the completion where it starts writing the document's next lines again.
+
+    A model that does not stop at the end of the hole goes on with the code after the
+    cursor: the closing lines the document already has (``}``, ``});``, ``end`` …) and what
+    follows them. From the first answer line on which every remaining line is the document's
+    next line (the last one may be cut short by the token budget), the rest is dropped.
+    Blank lines are skipped on both sides; indentation counts, so a nested block's ``}`` is
+    not the enclosing block's.
+    """
+    lines = text.split("\n")
+    if c.single_line or len(lines) < 2:
+        return text
+    following = [ln for ln in c.suffix.split("\n")[1:] if ln.strip()][: len(lines)]
+    if not following:
+        return text
+    filled = [i for i, ln in enumerate(lines) if ln.strip() and i > 0]
+    for at, first in enumerate(filled):
+        rest = filled[at:]
+        if len(rest) > len(following):
+            continue
+        *whole, last = rest
+        if all(_same_line(lines[i], following[k]) for k, i in enumerate(whole)):
+            tail, model = lines[last].expandtabs(4).rstrip(), following[len(whole)].expandtabs(4)
+            if model.startswith(tail) and (whole or len(tail.strip()) >= 1):
+                return "\n".join(lines[:first]).rstrip()
+    return text
+
+
 def stop_at_scope_end(text: str, c: Cleanup) -> str:
     """Stop at the end of the syntactic scope the cursor is in (tree-sitter).
 
@@ -288,6 +321,7 @@ PIPELINE: tuple[Step, ...] = (
     clear_tokens,
     keep_first_line,
     drop_repetition,
+    drop_suffix_repeat,
     stop_at_scope_end,
     normalise_indentation,
     trim_suffix_overlap,

@@ -219,6 +219,18 @@ def _opens_block(root: Any, end: int) -> bool | None:
     return bool(parent.type in _BLOCK_COLONS)
 
 
+_SCOPE_CLOSERS = frozenset({"}", ")", "]", "end"})
+
+
+def _closed(node: Any) -> bool:
+    """Whether the node is whole and ends with a closing bracket (not one the parser made up)."""
+    if node.has_error:
+        return False
+    while node.children:
+        node = node.children[-1]
+    return bool(node.type in _SCOPE_CLOSERS and not node.is_missing)
+
+
 def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
     """Where the syntactic scope the cursor is in ends inside ``completion``.
 
@@ -246,9 +258,9 @@ def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
         ):
             break
         node = node.parent
-    end: int | None = None
+    scope: Any | None = None
     if node is not None and node != root:
-        end = node.end_byte
+        scope = node
     else:
         for child in root.named_children:
             if child.end_byte <= off:
@@ -257,10 +269,15 @@ def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
             if child.type != "ERROR" and (
                 child.start_byte < off or child.start_point[0] != child.end_point[0]
             ):
-                end = child.end_byte
+                scope = child
             break
-    if end is None or end >= len(data.rstrip()):
+    if scope is None:
         return None
+    end = scope.end_byte
+    if end >= len(data.rstrip()):
+        # the completion ends where the scope does: all of it, if a bracket closes the scope
+        # there (an indented block merely stops; the model may have more of it to write)
+        return len(completion) if end > off and _closed(scope) else None
     cut = len(data[:end].decode("utf-8", "replace")) - len(prefix)
     if cut <= 0:
         return None
