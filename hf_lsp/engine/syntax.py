@@ -231,6 +231,21 @@ def _closed(node: Any) -> bool:
     return bool(node.type in _SCOPE_CLOSERS and not node.is_missing)
 
 
+def _whole_statement(node: Any, root: Any) -> Any:
+    """The node, or the construct it is part of when that goes on past it on its last line.
+
+    A block closed by ``} else {``, ``} catch (e) {``, ``}).then(`` or ``} while (x);`` is not
+    the end of the code the cursor is in: the ``if``, the ``try`` or the call around it is.
+    """
+    while True:
+        parent, after = node.parent, node.next_sibling
+        if parent is None or parent == root or parent.type == "ERROR" or after is None:
+            return node
+        if after.start_point[0] != node.end_point[0] or "comment" in after.type:
+            return node
+        node = parent
+
+
 def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
     """Where the syntactic scope the cursor is in ends inside ``completion``.
 
@@ -260,7 +275,7 @@ def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
         node = node.parent
     scope: Any | None = None
     if node is not None and node != root:
-        scope = node
+        scope = _whole_statement(node, root)
     else:
         for child in root.named_children:
             if child.end_byte <= off:
@@ -282,7 +297,7 @@ def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
     if cut <= 0:
         return None
     newline = completion.find("\n", cut)
-    if newline < 0:
-        return None
+    if newline < 0:  # the scope closes on the completion's last line: all of it, or no cut
+        return len(completion) if set(completion[cut:]) <= _LINE_CLOSERS else None
     rest = completion[cut:newline]
     return newline if set(rest) <= _LINE_CLOSERS else cut
