@@ -96,7 +96,8 @@ def files(language: str) -> Iterator[tuple[str, str]]:
             break
         if root.is_dir():
             found.extend((str(p), p) for p in root.rglob("*") if p.suffix in suffixes
-                         and not p.name.endswith(".d.ts") and p.is_file())
+                         and not p.name.endswith(".d.ts") and p.is_file()
+                         and "site-packages" not in p.parts[len(root.parts) :])
     found.sort(key=lambda item: hashlib.sha1(item[0].encode()).hexdigest())
     for name, where in found[:FILES_PER_LANGUAGE]:
         if isinstance(where, tuple):
@@ -180,9 +181,10 @@ def _lines(text: str) -> list[str]:
     return [ln.rstrip() for ln in text.rstrip().split("\n")]
 
 
-def run_hole(language: str, text: str, hole: Hole, rng: random.Random) -> Outcome:
+def run_hole(language: str, text: str, hole: Hole, rng: random.Random, overrun_max: int = 400
+             ) -> Outcome:
     expected = text[hole.start : hole.end]
-    overrun = text[hole.end : hole.end + rng.randint(30, 400)]
+    overrun = text[hole.end : hole.end + rng.randint(30, 400)] if overrun_max else ""
     doc_text = text[: hole.start] + text[hole.end :]
     line = doc_text.count("\n", 0, hole.start)
     index = hole.start - (doc_text.rfind("\n", 0, hole.start) + 1)
@@ -221,13 +223,16 @@ def main() -> None:
     ap.add_argument("languages", nargs="*", default=list(SOURCES))
     ap.add_argument("--misses", type=int, default=5)
     args = ap.parse_args()
-    print(f"{'language':<11} {'holes':>5} {'exact':>7} {'held-out':>9}   by kind (exact %)")
+    print(f"{'language':<11} {'holes':>5} {'exact':>7} {'held-out':>9} {'no overrun':>11}"
+          "   by kind (exact %)")
     for language in args.languages:
         outcomes: list[tuple[bool, Outcome]] = []
+        stopping: list[tuple[bool, Outcome]] = []  # the same holes, by a model that stops
         for name, text in files(language):
             rng = random.Random(name + ":overrun")
             for hole in holes(language, name, text):
                 outcomes.append((held_out(name), run_hole(language, text, hole, rng)))
+                stopping.append((held_out(name), run_hole(language, text, hole, rng, 0)))
         if not outcomes:
             print(f"{language:<11} no source files found on this machine")
             continue
@@ -238,11 +243,12 @@ def main() -> None:
             kinds[o.hole.kind].append(o.exact)
         by_kind = "  ".join(f"{k} {100 * sum(v) / len(v):.0f}" for k, v in sorted(kinds.items()))
         print(f"{language:<11} {len(outcomes):>5} {_rate(tune):>6.1f}% {_rate(held):>8.1f}%"
-              f"   {by_kind}", flush=True)
+              f" {_rate([o for _, o in stopping]):>10.1f}%   {by_kind}", flush=True)
         misses = [o for o in tune if not o.exact]
         for why, n in Counter(o.why for o in misses).most_common():
             print(f"      {n:>3} × {why}")
-        for o in misses[: args.misses]:
+        stopped = [o for h, o in stopping if not h and not o.exact]  # held-out files: unseen
+        for o in [*misses[: args.misses], *stopped[: args.misses]]:
             print(f"    - {o.hole.kind} {o.hole.path}: {o.why}")
             print(f"        want {o.expected[-160:]!r}")
             print(f"        got  {o.got[-160:]!r}")

@@ -219,15 +219,18 @@ def _opens_block(root: Any, end: int) -> bool | None:
     return bool(parent.type in _BLOCK_COLONS)
 
 
-_SCOPE_CLOSERS = frozenset({"}", ")", "]", "end"})
+_SCOPE_CLOSERS = frozenset({"}", ")", "]", "end", ";"})
 
 
 def _closed(node: Any) -> bool:
     """Whether the node is whole and ends with a closing bracket (not one the parser made up)."""
     if node.has_error:
         return False
-    while node.children:
-        node = node.children[-1]
+    while node.children:  # the last token written (not a zero-width one the grammar adds)
+        written = [ch for ch in node.children if ch.end_byte > ch.start_byte]
+        if not written:
+            return False
+        node = written[-1]
     return bool(node.type in _SCOPE_CLOSERS and not node.is_missing)
 
 
@@ -239,11 +242,16 @@ def _whole_statement(node: Any, root: Any) -> Any:
     """
     while True:
         parent, after = node.parent, node.next_sibling
-        if parent is None or parent == root or parent.type == "ERROR" or after is None:
+        if parent is None or parent == root or parent.type == "ERROR":
             return node
-        if after.start_point[0] != node.end_point[0] or "comment" in after.type:
+        if after is None and parent.has_error:
+            return node  # a parent still open (its closer missing): the node is the end
+        if after is not None and (
+            after.is_missing or "comment" in after.type
+            or after.start_point[0] != node.end_point[0]
+        ):
             return node
-        node = parent
+        node = parent  # the parent goes on on this line, or ends with the node (`}()`)
 
 
 def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
@@ -276,6 +284,8 @@ def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
     scope: Any | None = None
     if node is not None and node != root:
         scope = _whole_statement(node, root)
+    elif root.type == "ERROR":
+        return None  # a window the parser cannot place: not the top level, nothing to tell
     else:
         for child in root.named_children:
             if child.end_byte <= off:
