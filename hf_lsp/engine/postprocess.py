@@ -204,6 +204,8 @@ def trim_suffix_overlap(text: str, c: Cleanup) -> str:
     for k in range(min(len(filled), len(following)), 0, -1):
         tail = [full[i].rstrip() for i in filled[-k:]]
         if tail == following[:k]:
+            if filled[-k] == 0 and not all(_CLOSER_LINE.match(ln) for ln in tail):
+                continue  # all of it is the next lines again: code repeated, as in the file
             return "\n".join(lines[: filled[-k]])
     return text
 
@@ -230,8 +232,9 @@ REPEATS = 3  # a line or block seen this many times in a row is the model loopin
 def drop_repetition(text: str, c: Cleanup) -> str:
     """Keep one copy of lines or blocks the model repeats, and cut a phrase looping to the end.
 
-    Short lines (``}``, ``end``) repeat legitimately and are left alone; a phrase counts as a
-    loop only when it runs to the end of the text, where ``max_new_tokens`` stopped it.
+    Short lines (``}``, ``end``) repeat legitimately and are left alone, and so do lines the
+    document itself already repeats (an unrolled loop, a table of numbers); a phrase counts
+    as a loop only when it runs to the end of the text, where ``max_new_tokens`` stopped it.
     """
     lines = text.split("\n")
     # the first line is compared as the editor shows it: after the text before the cursor
@@ -241,10 +244,12 @@ def drop_repetition(text: str, c: Cleanup) -> str:
             block = full[i : i + period]
             if len(block) < period or len("".join(block).strip()) < 4:
                 continue
+            if period > 1 and block == block[:1] * period:
+                continue  # one line repeated: period 1 tells
             count = 1
             while full[i + count * period : i + (count + 1) * period] == block:
                 count += 1
-            if count >= REPEATS:
+            if count >= REPEATS and not _repeated_before(block, c.prefix):
                 return "\n".join(lines[: i + period])
     last = lines[-1]
     for match in _LOOP.finditer(last):
@@ -254,6 +259,12 @@ def drop_repetition(text: str, c: Cleanup) -> str:
             lines[-1] = last[: match.start() + len(unit)]
             return "\n".join(lines)
     return text
+
+
+def _repeated_before(block: list[str], prefix: str) -> bool:
+    """Whether the document already repeats these lines (an unrolled loop, a table)."""
+    once = "\n".join(ln.rstrip() for ln in block)
+    return f"{once}\n{once}\n" in "\n".join(ln.rstrip() for ln in prefix.split("\n"))
 
 
 _LOOP = re.compile(r"(.{2,16}?)\1{3,}")
