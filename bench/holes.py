@@ -181,10 +181,35 @@ def _lines(text: str) -> list[str]:
     return [ln.rstrip() for ln in text.rstrip().split("\n")]
 
 
-def run_hole(language: str, text: str, hole: Hole, rng: random.Random, overrun_max: int = 400
-             ) -> Outcome:
+_CLOSING = re.compile(r"^\s*(?:[)\]}]+[;,)]*|end\b.*|fi|done|esac)?\s*$")
+
+
+_CLOSES_ONLY = re.compile(r"^\s*[)\]}][^{(\[]*$|^\s*(?:end|fi|done|esac)\b")
+
+
+def new_code(text: str, hole: Hole, rng: random.Random) -> str:
+    """The closing lines after the hole, then code from elsewhere in the file (a new unit)."""
+    lines = text[hole.end :].split("\n")
+    closing = 1  # the lines that only close what is open (`}`, `})`, `}()`), not `} else {`
+    while closing < len(lines) and _CLOSES_ONLY.match(lines[closing]):
+        closing += 1
+    # a new statement at the level of the block's header, or an outer one, after a blank line
+    header = text[: hole.start].rstrip("\n \t").rsplit("\n", 1)[-1]
+    other = text.split("\n")
+    starts = [i for i, ln in enumerate(other) if ln.strip() and not _COMMENT.match(ln)
+              and i > 0 and not other[i - 1].strip()
+              and _indent(ln) <= _indent(header) and not _CLOSING.match(ln)]
+    at = rng.choice(starts) if starts else 0
+    return "\n".join(lines[:closing]) + "\n\n" + "\n".join(other[at : at + 12])[:300]
+
+
+def run_hole(language: str, text: str, hole: Hole, overrun_max: int = 400,
+             other_code: bool = False) -> Outcome:
+    rng = random.Random(f"{hole.path}:{hole.start}:{hole.kind}:{other_code}")
     expected = text[hole.start : hole.end]
     overrun = text[hole.end : hole.end + rng.randint(30, 400)] if overrun_max else ""
+    if other_code:
+        overrun = new_code(text, hole, rng)
     doc_text = text[: hole.start] + text[hole.end :]
     line = doc_text.count("\n", 0, hole.start)
     index = hole.start - (doc_text.rfind("\n", 0, hole.start) + 1)
@@ -224,15 +249,17 @@ def main() -> None:
     ap.add_argument("--misses", type=int, default=5)
     args = ap.parse_args()
     print(f"{'language':<11} {'holes':>5} {'exact':>7} {'held-out':>9} {'no overrun':>11}"
-          "   by kind (exact %)")
+          f" {'new code':>10}   by kind (exact %)")
     for language in args.languages:
         outcomes: list[tuple[bool, Outcome]] = []
         stopping: list[tuple[bool, Outcome]] = []  # the same holes, by a model that stops
+        other: list[tuple[bool, Outcome]] = []  # blocks, then closers and code of its own
         for name, text in files(language):
-            rng = random.Random(name + ":overrun")
             for hole in holes(language, name, text):
-                outcomes.append((held_out(name), run_hole(language, text, hole, rng)))
-                stopping.append((held_out(name), run_hole(language, text, hole, rng, 0)))
+                outcomes.append((held_out(name), run_hole(language, text, hole)))
+                stopping.append((held_out(name), run_hole(language, text, hole, 0)))
+                if hole.kind in ("body", "block"):
+                    other.append((held_out(name), run_hole(language, text, hole, 0, True)))
         if not outcomes:
             print(f"{language:<11} no source files found on this machine")
             continue
@@ -243,12 +270,14 @@ def main() -> None:
             kinds[o.hole.kind].append(o.exact)
         by_kind = "  ".join(f"{k} {100 * sum(v) / len(v):.0f}" for k, v in sorted(kinds.items()))
         print(f"{language:<11} {len(outcomes):>5} {_rate(tune):>6.1f}% {_rate(held):>8.1f}%"
-              f" {_rate([o for _, o in stopping]):>10.1f}%   {by_kind}", flush=True)
+              f" {_rate([o for _, o in stopping]):>10.1f}% {_rate([o for _, o in other]):>9.1f}%"
+              f"   {by_kind}", flush=True)
         misses = [o for o in tune if not o.exact]
         for why, n in Counter(o.why for o in misses).most_common():
             print(f"      {n:>3} × {why}")
         stopped = [o for h, o in stopping if not h and not o.exact]  # held-out files: unseen
-        for o in [*misses[: args.misses], *stopped[: args.misses]]:
+        wandered = [o for h, o in other if not h and not o.exact]
+        for o in [*misses[: args.misses], *stopped[: args.misses], *wandered[: args.misses]]:
             print(f"    - {o.hole.kind} {o.hole.path}: {o.why}")
             print(f"        want {o.expected[-160:]!r}")
             print(f"        got  {o.got[-160:]!r}")

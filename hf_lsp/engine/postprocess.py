@@ -170,7 +170,11 @@ def stop_at_scope_end(text: str, c: Cleanup) -> str:
     if c.language_id and not c.single_line:
         cut = syntax.scope_end(c.language_id, c.prefix, text)
         if cut is not None:
-            return text[:cut]
+            if c.language_id not in syntax.INDENTED:
+                return text[:cut]
+            # an indented block has no closer to carry it past the cursor's line: the tree
+            # sees the enclosing one, and the indentation says where the cursor's block ends
+            text = text[:cut]
     return stop_at_block_end(text, c)
 
 

@@ -28,6 +28,9 @@ GRAMMARS: dict[str, tuple[str, str]] = {
     "java": ("tree_sitter_java", "language"),
 }
 
+# languages whose blocks end where the indentation does, with no closing token
+INDENTED = frozenset({"python"})
+
 _STRINGS = frozenset(
     {
         "string", "string_content", "template_string", "string_fragment", "raw_string_literal",
@@ -234,6 +237,17 @@ def _closed(node: Any) -> bool:
     return bool(node.type in _SCOPE_CLOSERS and not node.is_missing)
 
 
+_PUNCTUATION = frozenset({",", ";", ")", "]", "}"})
+
+
+def _goes_on(node: Any, after: Any) -> bool:
+    """Whether ``after`` carries on the code of ``node`` on the line where ``node`` ends."""
+    return bool(
+        not after.is_missing and "comment" not in after.type
+        and after.start_point[0] == node.end_point[0]
+    )
+
+
 def _whole_statement(node: Any, root: Any) -> Any:
     """The node, or the construct it is part of when that goes on past it on its last line.
 
@@ -242,14 +256,17 @@ def _whole_statement(node: Any, root: Any) -> Any:
     """
     while True:
         parent, after = node.parent, node.next_sibling
-        if parent is None or parent == root or parent.type == "ERROR":
+        if parent is not None and parent.type == "ERROR":
+            # no construct to climb to: follow the siblings that go on on the same line
+            # (trailing `,` `;` `)` are kept by the caller as the rest of the closing line)
+            while after is not None and _goes_on(node, after) and after.type not in _PUNCTUATION:
+                node, after = after, after.next_sibling
+            return node
+        if parent is None or parent == root:
             return node
         if after is None and parent.has_error:
             return node  # a parent still open (its closer missing): the node is the end
-        if after is not None and (
-            after.is_missing or "comment" in after.type
-            or after.start_point[0] != node.end_point[0]
-        ):
+        if after is not None and not _goes_on(node, after):
             return node
         node = parent  # the parent goes on on this line, or ends with the node (`}()`)
 
