@@ -240,15 +240,20 @@ def _closed(node: Any) -> bool:
 _PUNCTUATION = frozenset({",", ";", ")", "]", "}"})
 
 
-def _goes_on(node: Any, after: Any) -> bool:
-    """Whether ``after`` carries on the code of ``node`` on the line where ``node`` ends."""
-    return bool(
-        not after.is_missing and "comment" not in after.type
-        and after.start_point[0] == node.end_point[0]
-    )
+def _goes_on(node: Any, after: Any, data: bytes) -> bool:
+    """Whether ``after`` carries on the code of ``node`` on the line where ``node`` ends.
+
+    Closing punctuation only (``},`` ``});``) does not: the caller keeps it as the rest of
+    the closing line, and the list or call around goes on with lines of its own.
+    """
+    if after.is_missing or "comment" in after.type or after.start_point[0] != node.end_point[0]:
+        return False
+    line_end = data.find(b"\n", node.end_byte)
+    rest = data[node.end_byte : line_end if line_end >= 0 else len(data)].decode("utf-8", "replace")
+    return not set(rest) <= _LINE_CLOSERS
 
 
-def _whole_statement(node: Any, root: Any) -> Any:
+def _whole_statement(node: Any, root: Any, data: bytes) -> Any:
     """The node, or the construct it is part of when that goes on past it on its last line.
 
     A block closed by ``} else {``, ``} catch (e) {``, ``}).then(`` or ``} while (x);`` is not
@@ -259,14 +264,16 @@ def _whole_statement(node: Any, root: Any) -> Any:
         if parent is not None and parent.type == "ERROR":
             # no construct to climb to: follow the siblings that go on on the same line
             # (trailing `,` `;` `)` are kept by the caller as the rest of the closing line)
-            while after is not None and _goes_on(node, after) and after.type not in _PUNCTUATION:
+            while after is not None and _goes_on(node, after, data) and (
+                after.type not in _PUNCTUATION
+            ):
                 node, after = after, after.next_sibling
             return node
         if parent is None or parent == root:
             return node
         if after is None and parent.has_error:
             return node  # a parent still open (its closer missing): the node is the end
-        if after is not None and not _goes_on(node, after):
+        if after is not None and not _goes_on(node, after, data):
             return node
         node = parent  # the parent goes on on this line, or ends with the node (`}()`)
 
@@ -300,7 +307,7 @@ def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
         node = node.parent
     scope: Any | None = None
     if node is not None and node != root:
-        scope = _whole_statement(node, root)
+        scope = _whole_statement(node, root, data)
     elif root.type == "ERROR":
         return None  # a window the parser cannot place: not the top level, nothing to tell
     else:
