@@ -282,12 +282,15 @@ def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
     """Where the syntactic scope the cursor is in ends inside ``completion``.
 
     The scope is the innermost node that starts before the cursor and ends on a later line
-    once the completion is in place (a call's arguments, a block, a function body …); at
-    the top level, the statement the cursor is in. The answer is
-    an index into ``completion``: the end of the line on which that node closes, so trailing
-    punctuation (``);``) stays. ``None``: no grammar, or the scope does not close inside the
-    completion. At the top level, a multi-line definition ends the completion (the model's
-    next function is not part of it).
+    once the completion is in place (a call's arguments, a block, a function body …), or
+    the construct around it when that goes on on its closing line (``} else {``,
+    ``}).then(``, ``} while (x);``, ``}()``: see ``_whole_statement``); at the top level,
+    the statement the cursor is in. The answer is an index into ``completion``: the end of
+    the line on which that node closes, so trailing punctuation (``);``) stays; all of it
+    when the scope closes on its last line. ``None``: no grammar, a window the parser
+    cannot place (an ERROR at the root), or the scope does not close inside the completion.
+    At the top level, a multi-line definition ends the completion (the model's next
+    function is not part of it).
     """
     parser = parser_for(language_id)
     if parser is None or not completion.strip():
