@@ -16,6 +16,13 @@ Go and Rust source packages, C and C++ files shipped inside Python packages …)
 - ``block``: a block's body and its closing lines (``} else { … }`` included), as typed
   without auto-closing.
 
+To have every language (each one missing is reported and skipped)::
+
+    npm install --prefix /tmp/closers_src rxjs@7      # TypeScript sources
+    apt-get install -y golang-golang-x-mod-dev golang-golang-x-sync-dev \
+        golang-github-pkg-errors-dev librust-semver-dev librust-smallvec-dev \
+        librust-regex-syntax-dev librust-itoa-dev      # Go and Rust sources
+
 The model's answer is the true text plus an overrun: what follows the hole in the file, cut
 after 30–400 characters, as a model that does not stop writes the code after the cursor
 again. The answer goes through the real post-processing (``clean_with_range``) at the cursor
