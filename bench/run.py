@@ -9,7 +9,8 @@ typing (a replayed typing session at a human rhythm, with and without typing-thr
 one answer and streamed),
 edits (1,000 incremental edits on a 1 MB file), startup (initialize answered, idle RSS,
 against a bare pygls server started the same way), syntax (in process: the cursor's spot
-decision and the code-action listing, with and without tree-sitter). Targets from issue 4
+decision and the code-action listing, with and without tree-sitter), holes (exact blocks
+on holes cut from real source files, see bench/holes.py). Targets from issue 4
 are printed beside each figure with the ratio figure/target.
 """
 
@@ -439,8 +440,19 @@ async def syntax() -> None:
         line(f"{language}, cursor in a function mid-file", took, "ms")
 
 
+async def holes() -> None:
+    """Exact blocks on holes cut from real files (in process; details: bench/holes.py)."""
+    import holes as cut
+
+    print("exact blocks on holes cut from real source files, the answer running on past them")
+    for language in cut.SOURCES:
+        rate, count = cut.exact_rate(language)
+        if count:
+            line(f"{language} ({count} holes)", rate, "%", 95, lower=False)
+
+
 SECTIONS = {"hits": hits, "miss": miss, "typing": typing, "edits": edits, "startup": startup,
-            "syntax": syntax}
+            "syntax": syntax, "holes": holes}
 
 
 async def main(names: list[str]) -> None:

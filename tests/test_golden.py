@@ -14,6 +14,7 @@ from hf_lsp.engine.postprocess import (
     closers_replaced,
     drop_degenerate,
     drop_repetition,
+    drop_suffix_repeat,
     normalise_indentation,
     stop_at_scope_end,
 )
@@ -23,6 +24,7 @@ GOLDEN = Path(__file__).parent / "golden"
 STEPS = {
     "drop_repetition": drop_repetition,
     "drop_degenerate": drop_degenerate,
+    "drop_suffix_repeat": drop_suffix_repeat,
     "normalise_indentation": normalise_indentation,
     "stop_at_scope_end": stop_at_scope_end,
 }
@@ -64,6 +66,17 @@ def test_step(step: str, case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", cases("closers_replaced"))
 def test_closers_replaced(case: dict[str, Any]) -> None:
     assert closers_replaced(case["text"], case["line_after"]) == case["expected"]
+
+
+@pytest.mark.parametrize("case", cases("closers"))
+def test_closers(case: dict[str, Any]) -> None:
+    """Brace languages at closing brackets (and Python at its blocks' ends), whole pipeline.
+
+    The answer runs on past the hole: the document's own closing lines, or the code after
+    the block; a block may also go on past its ``}`` (``} else {``, ``} catch``, ``}).then(``).
+    """
+    text, replaced = clean_with_range(case["text"], cleanup(case))
+    assert (text, replaced) == (case["expected"], 0)
 
 
 @pytest.mark.parametrize("case", cases("pipeline"))

@@ -66,6 +66,35 @@ from hf_lsp.settings import Context
             "python", "if foo(bar", "baz):\n    pass\nprint(1)\n", "baz):\n    pass",
             id="py-word-then-block",
         ),
+        pytest.param(
+            "javascript", "function f(a) {\n  if (a) {\n    ",
+            "a++;\n  } else {\n    a--;\n  }\n  return a;\n}\n", "a++;\n  } else {\n    a--;\n  }",
+            id="js-block-goes-on-at-else",
+        ),
+        pytest.param(
+            "javascript", "p.then((r) => {\n  ", "use(r);\n}).catch(log);\nnext();\n",
+            "use(r);\n}).catch(log);", id="js-chain-goes-on-after-the-call",
+        ),
+        pytest.param(
+            "c", "void f(void) {\n    do {\n        ", "step();\n    } while (more());\n}\n",
+            "step();\n    } while (more());", id="c-do-while",
+        ),
+        pytest.param(
+            "go", "func f() {\n\tgo func() {\n\t\t", "work()\n\t}()\n\twg.Wait()\n}\n",
+            "work()\n\t}()", id="go-closure-called",
+        ),
+        pytest.param(
+            "java", "class A {\n    static final int[] XS = {\n        ", "1, 2\n    };",
+            "1, 2\n    };", id="java-closes-on-the-last-line",
+        ),
+        pytest.param(
+            "javascript", "const o = {\n  now() {\n    ", "return 1;\n  },\n  b: 2,\n};\n",
+            "return 1;\n  },", id="js-method-in-an-object-ends-at-its-comma",
+        ),
+        pytest.param(
+            "go", "func f() {\n\tif x {\n\t\t", "y()\n\t}", "y()\n\t}",
+            id="go-closes-at-the-very-end",
+        ),
     ],
 )
 def test_scope_end_cuts(language: str, prefix: str, completion: str, expected: str) -> None:

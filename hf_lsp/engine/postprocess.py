@@ -128,6 +128,39 @@ def stop_at_block_end(text: str, c: Cleanup) -> str:
     return text
 
 
+def _same_line(a: str, b: str) -> bool:
+    return a.expandtabs(4).rstrip() == b.expandtabs(4).rstrip()
+
+
+def drop_suffix_repeat(text: str, c: Cleanup) -> str:
+    """End the completion where it starts writing the document's next lines again.
+
+    A model that does not stop at the end of the hole goes on with the code after the
+    cursor: the closing lines the document already has (``}``, ``});``, ``end`` …) and what
+    follows them. From the first answer line on which every remaining line is the document's
+    next line (the last one may be cut short by the token budget), the rest is dropped.
+    Blank lines are skipped on both sides; indentation counts, so a nested block's ``}`` is
+    not the enclosing block's.
+    """
+    lines = text.split("\n")
+    if c.single_line or len(lines) < 2:
+        return text
+    following = [ln for ln in c.suffix.split("\n")[1:] if ln.strip()][: len(lines)]
+    if not following:
+        return text
+    filled = [i for i, ln in enumerate(lines) if ln.strip() and i > 0]
+    for at, first in enumerate(filled):
+        rest = filled[at:]
+        if len(rest) > len(following):
+            continue
+        *whole, last = rest
+        if all(_same_line(lines[i], following[k]) for k, i in enumerate(whole)):
+            tail, model = lines[last].expandtabs(4).rstrip(), following[len(whole)].expandtabs(4)
+            if model.startswith(tail) and (whole or len(tail.strip()) >= 1):
+                return "\n".join(lines[:first]).rstrip()
+    return text
+
+
 def stop_at_scope_end(text: str, c: Cleanup) -> str:
     """Stop at the end of the syntactic scope the cursor is in (tree-sitter).
 
@@ -137,7 +170,11 @@ def stop_at_scope_end(text: str, c: Cleanup) -> str:
     if c.language_id and not c.single_line:
         cut = syntax.scope_end(c.language_id, c.prefix, text)
         if cut is not None:
-            return text[:cut]
+            if c.language_id not in syntax.INDENTED:
+                return text[:cut]
+            # an indented block has no closer to carry it past the cursor's line: the tree
+            # sees the enclosing one, and the indentation says where the cursor's block ends
+            text = text[:cut]
     return stop_at_block_end(text, c)
 
 
@@ -171,6 +208,8 @@ def trim_suffix_overlap(text: str, c: Cleanup) -> str:
     for k in range(min(len(filled), len(following)), 0, -1):
         tail = [full[i].rstrip() for i in filled[-k:]]
         if tail == following[:k]:
+            if filled[-k] == 0 and not all(_CLOSER_LINE.match(ln) for ln in tail):
+                continue  # all of it is the next lines again: code repeated, as in the file
             return "\n".join(lines[: filled[-k]])
     return text
 
@@ -197,8 +236,9 @@ REPEATS = 3  # a line or block seen this many times in a row is the model loopin
 def drop_repetition(text: str, c: Cleanup) -> str:
     """Keep one copy of lines or blocks the model repeats, and cut a phrase looping to the end.
 
-    Short lines (``}``, ``end``) repeat legitimately and are left alone; a phrase counts as a
-    loop only when it runs to the end of the text, where ``max_new_tokens`` stopped it.
+    Short lines (``}``, ``end``) repeat legitimately and are left alone, and so do lines the
+    document itself already repeats (an unrolled loop, a table of numbers); a phrase counts
+    as a loop only when it runs to the end of the text, where ``max_new_tokens`` stopped it.
     """
     lines = text.split("\n")
     # the first line is compared as the editor shows it: after the text before the cursor
@@ -208,10 +248,12 @@ def drop_repetition(text: str, c: Cleanup) -> str:
             block = full[i : i + period]
             if len(block) < period or len("".join(block).strip()) < 4:
                 continue
+            if period > 1 and block == block[:1] * period:
+                continue  # one line repeated: period 1 tells
             count = 1
             while full[i + count * period : i + (count + 1) * period] == block:
                 count += 1
-            if count >= REPEATS:
+            if count >= REPEATS and not _repeated_before(block, c.prefix):
                 return "\n".join(lines[: i + period])
     last = lines[-1]
     for match in _LOOP.finditer(last):
@@ -221,6 +263,12 @@ def drop_repetition(text: str, c: Cleanup) -> str:
             lines[-1] = last[: match.start() + len(unit)]
             return "\n".join(lines)
     return text
+
+
+def _repeated_before(block: list[str], prefix: str) -> bool:
+    """Whether the document already repeats these lines (an unrolled loop, a table)."""
+    once = "\n".join(ln.rstrip() for ln in block)
+    return f"{once}\n{once}\n" in "\n".join(ln.rstrip() for ln in prefix.split("\n"))
 
 
 _LOOP = re.compile(r"(.{2,16}?)\1{3,}")
@@ -288,6 +336,7 @@ PIPELINE: tuple[Step, ...] = (
     clear_tokens,
     keep_first_line,
     drop_repetition,
+    drop_suffix_repeat,
     stop_at_scope_end,
     normalise_indentation,
     trim_suffix_overlap,

@@ -28,6 +28,9 @@ GRAMMARS: dict[str, tuple[str, str]] = {
     "java": ("tree_sitter_java", "language"),
 }
 
+# languages whose blocks end where the indentation does, with no closing token
+INDENTED = frozenset({"python"})
+
 _STRINGS = frozenset(
     {
         "string", "string_content", "template_string", "string_fragment", "raw_string_literal",
@@ -219,16 +222,75 @@ def _opens_block(root: Any, end: int) -> bool | None:
     return bool(parent.type in _BLOCK_COLONS)
 
 
+_SCOPE_CLOSERS = frozenset({"}", ")", "]", "end", ";"})
+
+
+def _closed(node: Any) -> bool:
+    """Whether the node is whole and ends with a closing bracket (not one the parser made up)."""
+    if node.has_error:
+        return False
+    while node.children:  # the last token written (not a zero-width one the grammar adds)
+        written = [ch for ch in node.children if ch.end_byte > ch.start_byte]
+        if not written:
+            return False
+        node = written[-1]
+    return bool(node.type in _SCOPE_CLOSERS and not node.is_missing)
+
+
+_PUNCTUATION = frozenset({",", ";", ")", "]", "}"})
+
+
+def _goes_on(node: Any, after: Any, data: bytes) -> bool:
+    """Whether ``after`` carries on the code of ``node`` on the line where ``node`` ends.
+
+    Closing punctuation only (``},`` ``});``) does not: the caller keeps it as the rest of
+    the closing line, and the list or call around goes on with lines of its own.
+    """
+    if after.is_missing or "comment" in after.type or after.start_point[0] != node.end_point[0]:
+        return False
+    line_end = data.find(b"\n", node.end_byte)
+    rest = data[node.end_byte : line_end if line_end >= 0 else len(data)].decode("utf-8", "replace")
+    return not set(rest) <= _LINE_CLOSERS
+
+
+def _whole_statement(node: Any, root: Any, data: bytes) -> Any:
+    """The node, or the construct it is part of when that goes on past it on its last line.
+
+    A block closed by ``} else {``, ``} catch (e) {``, ``}).then(`` or ``} while (x);`` is not
+    the end of the code the cursor is in: the ``if``, the ``try`` or the call around it is.
+    """
+    while True:
+        parent, after = node.parent, node.next_sibling
+        if parent is not None and parent.type == "ERROR":
+            # no construct to climb to: follow the siblings that go on on the same line
+            # (trailing `,` `;` `)` are kept by the caller as the rest of the closing line)
+            while after is not None and _goes_on(node, after, data) and (
+                after.type not in _PUNCTUATION
+            ):
+                node, after = after, after.next_sibling
+            return node
+        if parent is None or parent == root:
+            return node
+        if after is None and parent.has_error:
+            return node  # a parent still open (its closer missing): the node is the end
+        if after is not None and not _goes_on(node, after, data):
+            return node
+        node = parent  # the parent goes on on this line, or ends with the node (`}()`)
+
+
 def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
     """Where the syntactic scope the cursor is in ends inside ``completion``.
 
     The scope is the innermost node that starts before the cursor and ends on a later line
-    once the completion is in place (a call's arguments, a block, a function body …); at
-    the top level, the statement the cursor is in. The answer is
-    an index into ``completion``: the end of the line on which that node closes, so trailing
-    punctuation (``);``) stays. ``None``: no grammar, or the scope does not close inside the
-    completion. At the top level, a multi-line definition ends the completion (the model's
-    next function is not part of it).
+    once the completion is in place (a call's arguments, a block, a function body …), or
+    the construct around it when that goes on on its closing line (``} else {``,
+    ``}).then(``, ``} while (x);``, ``}()``: see ``_whole_statement``); at the top level,
+    the statement the cursor is in. The answer is an index into ``completion``: the end of
+    the line on which that node closes, so trailing punctuation (``);``) stays; all of it
+    when the scope closes on its last line. ``None``: no grammar, a window the parser
+    cannot place (an ERROR at the root), or the scope does not close inside the completion.
+    At the top level, a multi-line definition ends the completion (the model's next
+    function is not part of it).
     """
     parser = parser_for(language_id)
     if parser is None or not completion.strip():
@@ -246,9 +308,11 @@ def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
         ):
             break
         node = node.parent
-    end: int | None = None
+    scope: Any | None = None
     if node is not None and node != root:
-        end = node.end_byte
+        scope = _whole_statement(node, root, data)
+    elif root.type == "ERROR":
+        return None  # a window the parser cannot place: not the top level, nothing to tell
     else:
         for child in root.named_children:
             if child.end_byte <= off:
@@ -257,15 +321,20 @@ def scope_end(language_id: str, prefix: str, completion: str) -> int | None:
             if child.type != "ERROR" and (
                 child.start_byte < off or child.start_point[0] != child.end_point[0]
             ):
-                end = child.end_byte
+                scope = child
             break
-    if end is None or end >= len(data.rstrip()):
+    if scope is None:
         return None
+    end = scope.end_byte
+    if end >= len(data.rstrip()):
+        # the completion ends where the scope does: all of it, if a bracket closes the scope
+        # there (an indented block merely stops; the model may have more of it to write)
+        return len(completion) if end > off and _closed(scope) else None
     cut = len(data[:end].decode("utf-8", "replace")) - len(prefix)
     if cut <= 0:
         return None
     newline = completion.find("\n", cut)
-    if newline < 0:
-        return None
+    if newline < 0:  # the scope closes on the completion's last line: all of it, or no cut
+        return len(completion) if set(completion[cut:]) <= _LINE_CLOSERS else None
     rest = completion[cut:newline]
     return newline if set(rest) <= _LINE_CLOSERS else cut
