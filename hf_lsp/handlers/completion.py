@@ -100,6 +100,13 @@ def snippet_literal(text: str) -> str:
     return _SNIPPET_SPECIAL.sub(r"\\\1", text)
 
 
+def client_has_snippets(ls: HfLanguageServer) -> bool:
+    text_document = ls.client_capabilities.text_document
+    completion = text_document.completion if text_document else None
+    item = completion.completion_item if completion else None
+    return bool(item and item.snippet_support)
+
+
 def client_has_inline(ls: HfLanguageServer) -> bool:
     text_document = ls.client_capabilities.text_document
     return bool(text_document and text_document.inline_completion is not None)
@@ -163,6 +170,11 @@ def register(server: HfLanguageServer) -> None:
             return None
         outcome, at = result
         doc = ls.documents.get(params.text_document.uri)
+        # a snippet (escaped, so it is taken literally) where the client takes snippets: some
+        # cut a plain-text edit at its first space (Neovim 0.11's built-in completion); plain
+        # text elsewhere, which a client without snippets inserts as it is (Eglot without
+        # yasnippet would insert the escapes)
+        snippets = client_has_snippets(ls)
         items = []
         for c in outcome.completions:
             assert doc is not None
@@ -182,12 +194,11 @@ def register(server: HfLanguageServer) -> None:
                     ),
                     filter_text=typed + c.text,
                     sort_text="0",
-                    # a snippet (escaped, so it is taken literally): some clients cut a
-                    # plain-text edit at its first space (Neovim 0.11's built-in completion)
-                    insert_text_format=types.InsertTextFormat.Snippet,
+                    insert_text_format=types.InsertTextFormat.Snippet
+                    if snippets else types.InsertTextFormat.PlainText,
                     text_edit=types.TextEdit(
                         range=types.Range(start=start, end=at),
-                        new_text=snippet_literal(typed + c.text),
+                        new_text=snippet_literal(typed + c.text) if snippets else typed + c.text,
                     ),
                 )
             )
