@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from typing import Any
+
+import pytest
 
 from hf_lsp import settings
 from hf_lsp.server import HfLanguageServer, create_server
@@ -69,3 +73,27 @@ async def test_bad_initialization_options_are_still_reported() -> None:
              if m.get("method") == "window/showMessage"]
     assert len(shown) == 1 and shown[0].startswith("hf-lsp: invalid settings: hfLsp.")
     assert server.configuration.settings.model == settings.DEFAULT_MODEL
+
+
+@pytest.mark.parametrize("argv", [[], ["--stdio"]], ids=["no-arguments", "stdio"])
+def test_a_plain_serve_command_is_read_without_argparse_as_argparse_reads_it(
+    argv: list[str],
+) -> None:
+    from hf_lsp import cli
+
+    fast = cli.serve_stdio_args(tuple(argv))
+    assert fast is not None
+    assert vars(fast) == vars(cli.build_parser().parse_args(argv))
+    assert cli.serve_stdio_args(("--tcp",)) is None
+
+
+def test_start_up_leaves_out_what_only_later_work_needs() -> None:
+    code = (
+        "import sys; from hf_lsp import cli; from hf_lsp.server import create_server; "
+        "cli.serve_stdio_args(()); create_server(); "
+        "print(sorted(m for m in ('argparse', 'sqlite3', 'hashlib', 'tempfile', 'shutil', "
+        "'importlib.abc', 'httpx') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
