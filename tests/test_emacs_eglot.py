@@ -92,18 +92,25 @@ def hf() -> Iterator[FakeInferenceServer]:
         yield server
 
 
+@pytest.mark.parametrize(
+    ("source", "generated"),
+    [
+        # `$` and `}` are what a snippet escapes: Eglot without yasnippet inserts text as it is
+        pytest.param("def add(a, b):\n    ", 'return f"${a}" + b\n', id="blank-line"),
+        # the word typed so far is part of the item; Eglot replaces it with the whole
+        pytest.param("def add(a, b):\n    ret", 'urn f"${a}" + b\n', id="mid-word"),
+    ],
+)
 def test_completion_at_point_inserts_the_suggestion(
-    tmp_path: Path, hf: FakeInferenceServer
+    tmp_path: Path, hf: FakeInferenceServer, source: str, generated: str
 ) -> None:
-    # `$` and `}` are what a snippet escapes: Eglot without yasnippet inserts text as it is
-    hf.models[MODEL].completion = 'return f"${a}" + b\n'
-    source = "def add(a, b):\n    "
+    hf.models[MODEL].completion = generated
     answer = run_emacs(tmp_path, hf.base_url, "completion", "demo.py", source)
-    assert answer["text"] == source + 'return f"${a}" + b'
+    assert answer["text"] == 'def add(a, b):\n    return f"${a}" + b'
     assert answer["point"] == len(answer["text"]) + 1  # after the inserted text
     (request,) = hf.generation_requests()
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
-    assert "def add(a, b):\n    <fim_suffix>" in request.body["inputs"]
+    assert source + "<fim_suffix>" in request.body["inputs"]
 
 
 def test_code_action_writes_code_once_the_edit_is_confirmed(
