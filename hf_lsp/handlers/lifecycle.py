@@ -24,7 +24,8 @@ def register(server: HfLanguageServer) -> None:
         log.info("hf-lsp %s serving %s (positions in %s)", ls.version, client, ls.position_encoding)
         # applied right after the answer, which this (synchronous) handler lets pygls send at
         # once: reading settings first builds their converter (~25 ms), which start-up need
-        # not wait for. The task runs before any handler of a later message does.
+        # not wait for. The task runs before the handler of anything the client sends after
+        # the answer (initialized waits for it all the same)
         ls.initial_settings = ls.run_task(
             ls.configuration.update("init", params.initialization_options), "initialize"
         )
