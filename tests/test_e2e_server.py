@@ -161,6 +161,12 @@ async def test_completion_items_are_snippets_only_for_clients_that_take_them(
     (item,) = result.items
     assert item.insert_text_format == text_format
     assert item.text_edit is not None and item.text_edit.new_text == new_text
+    # markdown only where the client lists it (Eglot does not): otherwise the text as it is
+    if profile == "emacs":
+        assert item.documentation == 'x = f"${a}"'
+    else:
+        assert isinstance(item.documentation, types.MarkupContent)
+        assert item.documentation.kind == types.MarkupKind.Markdown
 
 
 async def test_inline_clients_get_no_duplicate_completion_items(

@@ -100,11 +100,20 @@ def snippet_literal(text: str) -> str:
     return _SNIPPET_SPECIAL.sub(r"\\\1", text)
 
 
-def client_has_snippets(ls: HfLanguageServer) -> bool:
+def _item_capabilities(ls: HfLanguageServer) -> Any:
     text_document = ls.client_capabilities.text_document
     completion = text_document.completion if text_document else None
-    item = completion.completion_item if completion else None
+    return completion.completion_item if completion else None
+
+
+def client_has_snippets(ls: HfLanguageServer) -> bool:
+    item = _item_capabilities(ls)
     return bool(item and item.snippet_support)
+
+
+def client_has_markdown(ls: HfLanguageServer) -> bool:
+    item = _item_capabilities(ls)
+    return bool(item and types.MarkupKind.Markdown in (item.documentation_format or ()))
 
 
 def client_has_inline(ls: HfLanguageServer) -> bool:
@@ -175,6 +184,7 @@ def register(server: HfLanguageServer) -> None:
         # text elsewhere, which a client without snippets inserts as it is (Eglot without
         # yasnippet would insert the escapes)
         snippets = client_has_snippets(ls)
+        markdown = client_has_markdown(ls)
         items = []
         for c in outcome.completions:
             assert doc is not None
@@ -191,7 +201,7 @@ def register(server: HfLanguageServer) -> None:
                     detail=f"hf-lsp · {ls.configuration.settings.model}",
                     documentation=types.MarkupContent(
                         kind=types.MarkupKind.Markdown, value=f"```\n{typed + c.text}\n```"
-                    ),
+                    ) if markdown else typed + c.text,  # a string: plain text to any client
                     filter_text=typed + c.text,
                     sort_text="0",
                     insert_text_format=types.InsertTextFormat.Snippet
