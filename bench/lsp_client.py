@@ -131,4 +131,10 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_ms(pid: int) -> float:
+    """CPU time the process has used so far (ns resolution; less load-sensitive than wall time)."""
+    with open(f"/proc/{pid}/schedstat") as schedstat:
+        return int(schedstat.read().split()[0]) / 1e6
+
+
 PYTHON = sys.executable

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.abc
 import sys
 from typing import Any
 
 __version__ = "0.1.0"
 
 
-class _NoHttpxCommandLine(importlib.abc.MetaPathFinder):
+class _NoHttpxCommandLine:  # a meta path finder (importlib.abc would cost ~10 ms of imports)
     """Keep httpx from importing its command-line client at start-up.
 
     httpx imports ``httpx._main`` (click, pygments, rich) whenever click happens to be

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
@@ -10,7 +9,8 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 from hf_lsp import __version__, logs
 from hf_lsp.configuration import Configuration, section_of
@@ -20,10 +20,18 @@ from hf_lsp.errors import SettingsError
 from hf_lsp.redact import MASK, redact, scan_for_tokens
 from hf_lsp.settings import Settings, merge, parse_settings
 
+if TYPE_CHECKING:
+    import argparse
+
 log = logging.getLogger("hf_lsp.cli")
+# what build_parser().parse_args(ARGS) gives for each of these: editors start the server so,
+# and argparse costs ~5 ms of start-up (a test checks that the two agree)
+SERVE_STDIO = {(): {"stdio": False}, ("--stdio",): {"stdio": True}}
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="hf-lsp",
         description="Code generation from Hugging Face models, as a language server.",
@@ -92,6 +100,8 @@ def _settings_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    import argparse
+
     parser.add_argument("--log-file", metavar="PATH", default=argparse.SUPPRESS,
                         help="write logs to PATH instead of stderr")
     parser.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
@@ -101,7 +111,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = tuple(sys.argv[1:] if argv is None else argv)
+    args: Any = serve_stdio_args(arguments) or build_parser().parse_args(arguments)
     verbose = -1 if getattr(args, "quiet", False) else getattr(args, "verbose", 0)
     logs.setup(verbose, getattr(args, "log_file", None))
     if args.command == "complete":
@@ -128,6 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             as_json_output=args.json, include_all=args.all,
         ))
     return serve(args)
+
+
+def serve_stdio_args(arguments: tuple[str, ...]) -> SimpleNamespace | None:
+    """What the parser makes of a plain ``hf-lsp`` or ``hf-lsp --stdio``, without argparse."""
+    if arguments not in SERVE_STDIO:
+        return None
+    return SimpleNamespace(tcp=False, host="127.0.0.1", port=2087, command=None,
+                           **SERVE_STDIO[arguments])
 
 
 def serve(args: argparse.Namespace) -> int:

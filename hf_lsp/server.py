@@ -114,6 +114,7 @@ class HfLanguageServer(LanguageServer):
         self.documents = DocumentStore()
         self.transport = transport
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.initial_settings: asyncio.Task[Any] | None = None  # the `initialize` options
         self.configuration = Configuration(
             settings, transport=transport, alert=lambda _cause, message: self.show(message)
         )

@@ -9,6 +9,7 @@ every bad setting; the caller keeps its last good settings.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -817,7 +818,8 @@ def _checked(
     return structure
 
 
-CONVERTER = _make_converter()
+# built on first use (~25 ms, mostly compiling its hooks): the server's start-up does not wait
+converter = functools.cache(_make_converter)
 
 
 def _format_exception(exc: BaseException, type_: Any) -> str:
@@ -847,7 +849,7 @@ def parse_settings(data: Any) -> Settings:
         raise SettingsError(f"{SECTION}: settings must be a JSON object (got {data!r})")
     lines = []
     try:
-        settings = CONVERTER.structure(dict(data), Settings)
+        settings = converter().structure(dict(data), Settings)
     except Exception as exc:  # cattrs raises ClassValidationError; anything else is a bug here
         problems = (
             cattrs.transform_error(exc, path=SECTION, format_exception=_format_exception)
@@ -932,6 +934,6 @@ def merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
 
 def to_json(settings: Settings) -> dict[str, Any]:
     """Settings as the JSON an editor would send (the token is left out)."""
-    data: dict[str, Any] = CONVERTER.unstructure(settings)
+    data: dict[str, Any] = converter().unstructure(settings)
     data.pop("apiToken", None)
     return data

@@ -53,7 +53,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}"
     sudo=()
     [ "$(id -u)" = 0 ] || sudo=(sudo)
-    "${sudo[@]}" apt-get update -q
+    [ -n "${HF_LSP_APT_UPDATED:-}" ] || "${sudo[@]}" apt-get update -q
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "${missing[@]}"
 fi
 chromium_bin=$(command -v chromium)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: makes .venv, installs hf-lsp with its test
-# dependencies, then runs lint, type checks and pytest, then the VS Code extension's tests
+# dependencies (and, with apt-get, Debian's Emacs and Eglot), then runs lint, type checks and
+# pytest, then the VS Code extension's tests
 # (scripts/test-vscode.sh; HF_LSP_VSCODE=unit for its unit tests only, =skip for none).
 # Extra arguments go to pytest.
 set -euo pipefail
@@ -8,6 +9,22 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
+fi
+# Emacs + Eglot for tests/test_emacs_eglot.py, as Debian ships them (Emacs 28 in bookworm
+# takes Eglot from elpa-eglot; Emacs 29 and later have it built in)
+if command -v apt-get >/dev/null; then
+    missing=()
+    for p in emacs-nox elpa-eglot; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing ${missing[*]}"
+        sudo=()
+        [ "$(id -u)" = 0 ] || sudo=(sudo)
+        "${sudo[@]}" apt-get update -q
+        export HF_LSP_APT_UPDATED=1  # scripts/test-vscode.sh need not update again
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'

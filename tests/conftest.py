@@ -41,9 +41,12 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def capabilities(profile: str) -> types.ClientCapabilities:
-    """``vscode`` (inline completion, configuration pull) or ``neovim`` (0.11)."""
+    """``vscode`` (inline completion, configuration pull), ``neovim`` (0.11) or ``emacs``
+    (Eglot in Emacs 29.1, without yasnippet: no snippets)."""
     if profile == "neovim":
         return client_capabilities("neovim@v0.11.0")
+    if profile == "emacs":
+        return client_capabilities("emacs@v29.1")
     caps = client_capabilities("visual-studio-code")
     assert caps.text_document is not None
     caps.text_document.inline_completion = types.InlineCompletionClientCapabilities()

@@ -137,6 +137,38 @@ async def test_completion_items_for_clients_without_inline_completion(
     )
 
 
+@pytest.mark.parametrize(
+    ("profile", "text_format", "new_text"),
+    [
+        pytest.param("neovim", types.InsertTextFormat.Snippet, 'x = f"\\${a\\}"', id="snippets"),
+        pytest.param("emacs", types.InsertTextFormat.PlainText, 'x = f"${a}"', id="plain-text"),
+    ],
+)
+async def test_completion_items_are_snippets_only_for_clients_that_take_them(
+    start: Starter, hf: FakeInferenceServer, profile: str, text_format: types.InsertTextFormat,
+    new_text: str,
+) -> None:
+    hf.add_model("org/dollar", FakeModel('x = f"${a}"\n'))
+    client = await start({"url": hf.base_url, "model": "org/dollar"}, profile=profile)
+    uri = open_doc(client, "def add(a, b):\n    \n")
+    result = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=1, character=4),
+        )
+    )
+    assert isinstance(result, types.CompletionList)
+    (item,) = result.items
+    assert item.insert_text_format == text_format
+    assert item.text_edit is not None and item.text_edit.new_text == new_text
+    # markdown only where the client lists it (Eglot does not): otherwise the text as it is
+    if profile == "emacs":
+        assert item.documentation == 'x = f"${a}"'
+    else:
+        assert isinstance(item.documentation, types.MarkupContent)
+        assert item.documentation.kind == types.MarkupKind.Markdown
+
+
 async def test_inline_clients_get_no_duplicate_completion_items(
     start: Starter, hf: FakeInferenceServer
 ) -> None:

@@ -1,9 +1,13 @@
-;;; hf-lsp-eglot.el --- hf-lsp with Eglot (Emacs 29+)  -*- lexical-binding: t; -*-
+;;; hf-lsp-eglot.el --- hf-lsp with Eglot  -*- lexical-binding: t; -*-
 
+;; Eglot is built into Emacs 29 and later; on Emacs 28 install it as a package (Debian 12:
+;; apt-get install elpa-eglot, Eglot 1.9). Start it in a buffer with M-x eglot.
 ;; Eglot runs one server per major mode: this makes hf-lsp *the* server of these modes (it
 ;; replaces e.g. pylsp there). For hf-lsp beside another server, use lsp-mode
 ;; (hf-lsp-lsp-mode.el). Suggestions arrive through completion-at-point (the completion
-;; menu of corfu, company or the default *Completions*).
+;; menu of corfu, company or the default *Completions*). Code actions: M-x
+;; eglot-code-actions; Eglot asks before it applies the code hf-lsp sends
+;; (`eglot-confirm-server-initiated-edits').
 
 (with-eval-after-load 'eglot
   (add-to-list 'eglot-server-programs

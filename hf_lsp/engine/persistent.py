@@ -9,16 +9,19 @@ cannot be read is logged and replaced; a locked one is skipped; the size is boun
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hf_lsp.engine.generation import Generation
+
+if TYPE_CHECKING:
+    import sqlite3  # imported where used: sqlite3 and hashlib cost ~5 ms of start-up, and the
+    # persistent cache is off by default
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ def default_path() -> Path:
 
 
 def digest(key: str) -> str:
+    import hashlib
+
     return hashlib.sha256(f"{SCHEMA}\x00{key}".encode()).hexdigest()
 
 
@@ -57,6 +62,8 @@ class PersistentCache:
         self._open()
 
     def _open(self) -> None:
+        import sqlite3
+
         try:
             self._db = self._connect()
         except OSError as exc:
@@ -66,6 +73,8 @@ class PersistentCache:
             self._replace()
 
     def _connect(self) -> sqlite3.Connection:
+        import sqlite3
+
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.path.exists():
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
@@ -79,6 +88,8 @@ class PersistentCache:
         return db
 
     def _replace(self) -> None:
+        import sqlite3
+
         self.close()
         for suffix in ("", "-journal", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
@@ -90,6 +101,8 @@ class PersistentCache:
             self._db = None
 
     def get(self, key: str) -> Generation | None:
+        import sqlite3
+
         if self._db is None:
             return None
         now = self._clock()
@@ -113,6 +126,8 @@ class PersistentCache:
         return Generation(tuple(texts), row[1])
 
     def put(self, key: str, generation: Generation) -> None:
+        import sqlite3
+
         if self._db is None or generation.partial or not generation.texts:
             return
         now = self._clock()
@@ -133,6 +148,8 @@ class PersistentCache:
             self._failed("write", exc)
 
     def __len__(self) -> int:
+        import sqlite3
+
         if self._db is None:
             return 0
         try:
@@ -141,6 +158,8 @@ class PersistentCache:
             return 0
 
     def _failed(self, what: str, exc: Exception) -> None:
+        import sqlite3
+
         self.errors += 1
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             log.info("the cache file %s is locked; %s skipped", self.path, what)
@@ -150,6 +169,8 @@ class PersistentCache:
         self._replace()
 
     def close(self) -> None:
+        import sqlite3
+
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()

@@ -10,12 +10,10 @@ shows an explanation, and answers ``{"status": ...}``.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import os
 import re
-import tempfile
 import time
 import uuid
 import weakref
@@ -164,6 +162,9 @@ def _label(i: int, text: str) -> str:
 
 
 def _explanation_file(doc: Document, plan_: Plan, text: str) -> Path:
+    import hashlib
+    import tempfile  # with shutil, bz2, lzma and zlib: ~5 ms that start-up need not pay
+
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     stem = re.sub(r"[^\w.-]+", "-", doc.uri.rsplit("/", 1)[-1]) or "code"
     digest = hashlib.sha1(text.encode()).hexdigest()[:8]

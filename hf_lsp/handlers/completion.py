@@ -100,6 +100,22 @@ def snippet_literal(text: str) -> str:
     return _SNIPPET_SPECIAL.sub(r"\\\1", text)
 
 
+def _item_capabilities(ls: HfLanguageServer) -> Any:
+    text_document = ls.client_capabilities.text_document
+    completion = text_document.completion if text_document else None
+    return completion.completion_item if completion else None
+
+
+def client_has_snippets(ls: HfLanguageServer) -> bool:
+    item = _item_capabilities(ls)
+    return bool(item and item.snippet_support)
+
+
+def client_has_markdown(ls: HfLanguageServer) -> bool:
+    item = _item_capabilities(ls)
+    return bool(item and types.MarkupKind.Markdown in (item.documentation_format or ()))
+
+
 def client_has_inline(ls: HfLanguageServer) -> bool:
     text_document = ls.client_capabilities.text_document
     return bool(text_document and text_document.inline_completion is not None)
@@ -163,6 +179,12 @@ def register(server: HfLanguageServer) -> None:
             return None
         outcome, at = result
         doc = ls.documents.get(params.text_document.uri)
+        # a snippet (escaped, so it is taken literally) where the client takes snippets: some
+        # cut a plain-text edit at its first space (Neovim 0.11's built-in completion); plain
+        # text elsewhere, which a client without snippets inserts as it is (Eglot without
+        # yasnippet would insert the escapes)
+        snippets = client_has_snippets(ls)
+        markdown = client_has_markdown(ls)
         items = []
         for c in outcome.completions:
             assert doc is not None
@@ -179,15 +201,14 @@ def register(server: HfLanguageServer) -> None:
                     detail=f"hf-lsp · {ls.configuration.settings.model}",
                     documentation=types.MarkupContent(
                         kind=types.MarkupKind.Markdown, value=f"```\n{typed + c.text}\n```"
-                    ),
+                    ) if markdown else typed + c.text,  # a string: plain text to any client
                     filter_text=typed + c.text,
                     sort_text="0",
-                    # a snippet (escaped, so it is taken literally): some clients cut a
-                    # plain-text edit at its first space (Neovim 0.11's built-in completion)
-                    insert_text_format=types.InsertTextFormat.Snippet,
+                    insert_text_format=types.InsertTextFormat.Snippet
+                    if snippets else types.InsertTextFormat.PlainText,
                     text_edit=types.TextEdit(
                         range=types.Range(start=start, end=at),
-                        new_text=snippet_literal(typed + c.text),
+                        new_text=snippet_literal(typed + c.text) if snippets else typed + c.text,
                     ),
                 )
             )

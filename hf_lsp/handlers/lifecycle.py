@@ -18,16 +18,24 @@ STATUS = "hfLsp/status"
 
 def register(server: HfLanguageServer) -> None:
     @server.feature(types.INITIALIZE)
-    async def initialize(ls: HfLanguageServer, params: types.InitializeParams) -> None:
+    def initialize(ls: HfLanguageServer, params: types.InitializeParams) -> None:
         logging.getLogger("hf_lsp").addHandler(ls.log_handler)
         client = params.client_info.name if params.client_info else "an unknown client"
         log.info("hf-lsp %s serving %s (positions in %s)", ls.version, client, ls.position_encoding)
-        await ls.configuration.update("init", params.initialization_options)
+        # applied right after the answer, which this (synchronous) handler lets pygls send at
+        # once: reading settings first builds their converter (~25 ms), which start-up need
+        # not wait for. The task runs before the handler of anything the client sends after
+        # the answer (initialized waits for it all the same)
+        ls.initial_settings = ls.run_task(
+            ls.configuration.update("init", params.initialization_options), "initialize"
+        )
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: HfLanguageServer, params: types.InitializedParams) -> None:
         from hf_lsp.handlers.configuration import pull
 
+        if ls.initial_settings is not None:  # the pull overrides them: it comes after them
+            await asyncio.wait({ls.initial_settings})
         await pull(ls)
         ls.configuration.warm()  # after `initialize` is answered: start-up does not wait
 
