@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MODEL, TOKEN, clean_env
+from conftest import TOKEN, clean_env
 from hf_server import FakeInferenceServer, FakeModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,9 @@ def hf_lsp_bindir(tmp_path: Path) -> Path:
     assert script.is_file(), f"hf-lsp is not installed beside {sys.executable}"
     (bindir / "hf-lsp").symlink_to(script)
     return bindir
+
+
+MODEL = "Qwen/Qwen2.5-Coder-7B"  # the model editors/emacs/hf-lsp-eglot.el names
 
 
 def run_emacs(tmp_path: Path, url: str, scenario: str, name: str, text: str,
@@ -105,19 +108,19 @@ def test_completion_at_point_inserts_the_suggestion(
     tmp_path: Path, hf: FakeInferenceServer, source: str, generated: str
 ) -> None:
     hf.models[MODEL].completion = generated
-    answer = run_emacs(tmp_path, hf.base_url, "completion", "demo.py", source)
+    answer = run_emacs(tmp_path, hf.api_url, "completion", "demo.py", source)
     assert answer["text"] == 'def add(a, b):\n    return f"${a}" + b'
     assert answer["point"] == len(answer["text"]) + 1  # after the inserted text
     (request,) = hf.generation_requests()
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
-    assert source + "<fim_suffix>" in request.body["inputs"]
+    assert source + "<|fim_suffix|>"  # Qwen2.5-Coder's FIM tokens in request.body["inputs"]
 
 
 def test_code_action_writes_code_once_the_edit_is_confirmed(
     tmp_path: Path, hf: FakeInferenceServer
 ) -> None:
     hf.models[MODEL].completion = AREA + "\n\nx = 1\n"
-    answer = run_emacs(tmp_path, hf.base_url, "action", "area.py", COMMENTED)
+    answer = run_emacs(tmp_path, hf.api_url, "action", "area.py", COMMENTED)
     assert answer["text"] == COMMENTED.replace("radius r\n", "radius r\n" + AREA)
     (pick, confirm) = answer["prompts"]
     assert pick[0].startswith("[eglot] Pick an action")

@@ -14,12 +14,12 @@
                '((python-mode python-ts-mode rust-mode rust-ts-mode)
                  . ("hf-lsp"
                     ;; sent with `initialize'; every setting has a default
-                    :initializationOptions (:hfLsp (:model "bigcode/starcoder2-15b"))))))
+                    :initializationOptions (:hfLsp (:model "Qwen/Qwen2.5-Coder-7B"))))))
 
 ;; Answers hf-lsp's workspace/configuration pull (section "hfLsp"); change it and run
 ;; M-x eglot-signal-didChangeConfiguration to apply it without a restart.
 (setq-default eglot-workspace-configuration
-              '(:hfLsp (:model "bigcode/starcoder2-15b"
+              '(:hfLsp (:model "Qwen/Qwen2.5-Coder-7B"
                         :maxNewTokens (:midLine 24 :endOfLine 64))))
 
 ;; The token: hf-lsp reads $HF_TOKEN, else the file `huggingface-cli login' wrote

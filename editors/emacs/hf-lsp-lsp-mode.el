@@ -8,7 +8,7 @@
 (with-eval-after-load 'lsp-mode
   ;; The hfLsp section, answered to workspace/configuration; every setting has a default.
   (lsp-register-custom-settings
-   '(("hfLsp.model" "bigcode/starcoder2-15b")
+   '(("hfLsp.model" "Qwen/Qwen2.5-Coder-7B")
      ("hfLsp.maxNewTokens.midLine" 24)
      ("hfLsp.maxNewTokens.endOfLine" 64)))
 

@@ -5,7 +5,7 @@ M.defaults = {
   -- Passed to vim.lsp.config('hf_lsp', ...) on top of lsp/hf_lsp.lua; nil keeps that file's.
   cmd = nil, ---@type string[]?
   filetypes = nil, ---@type string[]?
-  -- The hfLsp settings (docs/configuration.md), e.g. { model = 'bigcode/starcoder2-15b' }.
+  -- The hfLsp settings (docs/configuration.md), e.g. { model = 'Qwen/Qwen2.5-Coder-7B' }.
   settings = nil, ---@type table?
   -- Call vim.lsp.enable('hf_lsp'). Set false to start it yourself.
   enable = true,

@@ -1,6 +1,6 @@
 -- hf_lsp: hf-lsp in Neovim >= 0.11 (language server config, ghost text, :HfLsp).
 --
---   require('hf_lsp').setup({ settings = { model = 'bigcode/starcoder2-15b' } })
+--   require('hf_lsp').setup({ settings = { model = 'Qwen/Qwen2.5-Coder-7B' } })
 --
 -- The server config itself lives in lsp/hf_lsp.lua; setup() adds the ghost text, the keys and
 -- the inline completion capability on top of it.
