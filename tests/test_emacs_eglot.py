@@ -113,7 +113,7 @@ def test_completion_at_point_inserts_the_suggestion(
     assert answer["point"] == len(answer["text"]) + 1  # after the inserted text
     (request,) = hf.generation_requests()
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
-    assert source + "<|fim_suffix|>"  # Qwen2.5-Coder's FIM tokens in request.body["inputs"]
+    assert source + "<|fim_suffix|>" in request.body["inputs"]  # Qwen2.5-Coder's FIM tokens
 
 
 def test_code_action_writes_code_once_the_edit_is_confirmed(
