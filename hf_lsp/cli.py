@@ -117,28 +117,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.setup(verbose, getattr(args, "log_file", None))
     if args.command == "complete":
         return asyncio.run(complete(args))
+    if args.command not in ("check", "models"):
+        return serve(args)
+    try:
+        settings = load_settings(args)
+    except SettingsError as exc:
+        print(f"hf-lsp: {exc}", file=sys.stderr)
+        return 2
     if args.command == "check":
         from hf_lsp.check import run_check
 
-        try:
-            settings = load_settings(args)
-        except SettingsError as exc:
-            print(f"hf-lsp: {exc}", file=sys.stderr)
-            return 2
         return asyncio.run(run_check(settings))
-    if args.command == "models":
-        from hf_lsp.models import run_models
+    from hf_lsp.models import run_models
 
-        try:
-            settings = load_settings(args)
-        except SettingsError as exc:
-            print(f"hf-lsp: {exc}", file=sys.stderr)
-            return 2
-        return asyncio.run(run_models(
-            settings, router=args.router_url, hub=args.hub_url, route=args.route,
-            as_json_output=args.json, include_all=args.all,
-        ))
-    return serve(args)
+    return asyncio.run(run_models(
+        settings, router=args.router_url, hub=args.hub_url, route=args.route,
+        as_json_output=args.json, include_all=args.all,
+    ))
 
 
 def serve_stdio_args(arguments: tuple[str, ...]) -> SimpleNamespace | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from hf_lsp.engine.prompts import family_of
 from hf_lsp.settings import ROUTER_URL, Settings, hub_endpoint, is_legacy
 
 DEFAULT_ROUTER = ROUTER_URL
@@ -28,17 +29,6 @@ DEFAULT_ROUTER = ROUTER_URL
 CODE_NAME = re.compile(r"cod(e|er|estral|ellama|egemma|egeex)|devstral|santacoder", re.I)
 CODE_TAGS = frozenset({"code", "code-generation", "text2code"})
 
-# the families whose FIM tokens hf-lsp knows (hf_lsp.engine.prompts), for code models only
-_FAMILIES = (
-    (re.compile(r"code-?llama", re.I), "codellama"),
-    (re.compile(r"deepseek-coder", re.I), "deepseek"),
-    (re.compile(r"qwen[\d.]*-coder", re.I), "qwen"),
-    (re.compile(r"codestral", re.I), "codestral"),
-    (re.compile(r"codegemma", re.I), "codegemma"),
-    (re.compile(r"starcoder|santacoder|bigcode/|stable-?code|refact", re.I), "starcoder"),
-)
-
-
 def is_code_model(model: str, tags: Iterable[str] = ()) -> bool:
     """The documented rule: a coder name, or a ``code`` tag on the Hub."""
     name = model.rsplit("/", 1)[-1]
@@ -46,11 +36,8 @@ def is_code_model(model: str, tags: Iterable[str] = ()) -> bool:
 
 
 def fim_family(model: str) -> str | None:
-    """The FIM template hf-lsp has for ``model`` (``None``: no known template)."""
-    for pattern, name in _FAMILIES:
-        if pattern.search(model):
-            return name
-    return None
+    """The FIM template hf-lsp uses for a code model (``None``: no known template)."""
+    return family_of(model) if is_code_model(model) else None
 
 
 @dataclass(frozen=True)

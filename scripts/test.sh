@@ -13,18 +13,8 @@ fi
 # Emacs + Eglot for tests/test_emacs_eglot.py, as Debian ships them (Emacs 28 in bookworm
 # takes Eglot from elpa-eglot; Emacs 29 and later have it built in)
 if command -v apt-get >/dev/null; then
-    missing=()
-    for p in emacs-nox elpa-eglot; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "installing ${missing[*]}"
-        sudo=()
-        [ "$(id -u)" = 0 ] || sudo=(sudo)
-        "${sudo[@]}" apt-get update -q
-        export HF_LSP_APT_UPDATED=1  # scripts/test-vscode.sh need not update again
-        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
-    fi
+    . scripts/apt.sh
+    apt_install --no-install-recommends emacs-nox elpa-eglot
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'

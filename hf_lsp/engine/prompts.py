@@ -90,8 +90,8 @@ _BY_MODEL = (
     (re.compile(r"codellama|code-llama", re.I), "codellama"),
     (re.compile(r"deepseek", re.I), "deepseek"),
     (re.compile(r"qwen", re.I), "qwen"),
-    (re.compile(r"codestral|mistral", re.I), "codestral"),
-    (re.compile(r"codegemma|gemma", re.I), "codegemma"),
+    (re.compile(r"codestral", re.I), "codestral"),  # Mistral's only model with FIM tokens
+    (re.compile(r"codegemma", re.I), "codegemma"),  # plain Gemma has no FIM tokens
     (re.compile(r"starcoder|bigcode|santacoder|refact|stable-?code", re.I), "starcoder"),
 )
 
@@ -99,14 +99,17 @@ _BY_MODEL = (
 COMMON_SPECIAL = ("<|endoftext|>", "<EOT>", "</s>", "<|end|>", "<|eot_id|>", "<|im_end|>")
 
 
-def template_for(model: str, family: str | None = None) -> FimTemplate:
-    """The template named by ``family``, else the one the model id suggests, else StarCoder's."""
-    if family:
-        return TEMPLATES[family]
+def family_of(model: str) -> str | None:
+    """The FIM family the model id names (``None``: none hf-lsp knows)."""
     for pattern, name in _BY_MODEL:
         if pattern.search(model):
-            return TEMPLATES[name]
-    return TEMPLATES["starcoder"]
+            return name
+    return None
+
+
+def template_for(model: str, family: str | None = None) -> FimTemplate:
+    """The template named by ``family``, else the one the model id suggests, else StarCoder's."""
+    return TEMPLATES[family or family_of(model) or "starcoder"]
 
 
 def custom_template(prefix: str, suffix: str, middle: str, base: FimTemplate) -> FimTemplate:
