@@ -51,7 +51,7 @@ async def test_completion_at_closing_brackets(
     expected: str,
 ) -> None:
     hf.models[MODEL] = FakeModel(answer)
-    client = await start({"url": hf.base_url, "apiToken": TOKEN})
+    client = await start({"url": hf.api_url, "apiToken": TOKEN})
     name = {"javascript": "demo.js", "go": "demo.go"}[language]
     uri = open_doc(client, document, uri=f"file:///work/{name}", language=language)
     column = len(document.split("\n")[2])  # the indented empty line inside the block

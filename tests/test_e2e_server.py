@@ -149,7 +149,7 @@ async def test_completion_items_are_snippets_only_for_clients_that_take_them(
     new_text: str,
 ) -> None:
     hf.add_model("org/dollar", FakeModel('x = f"${a}"\n'))
-    client = await start({"url": hf.base_url, "model": "org/dollar"}, profile=profile)
+    client = await start({"url": hf.api_url, "model": "org/dollar"}, profile=profile)
     uri = open_doc(client, "def add(a, b):\n    \n")
     result = await client.text_document_completion_async(
         types.CompletionParams(
