@@ -33,6 +33,7 @@ from hf_lsp.backends.http import (
 from hf_lsp.backends.huggingface import HuggingFaceBackend
 from hf_lsp.backends.openai import OpenAIBackend
 from hf_lsp.backends.providers import (
+    POLICIES,
     Entry,
     MappingStore,
     Route,
@@ -124,7 +125,7 @@ class RouterBackend:
     async def route(self, model: str) -> Route:
         """The route for ``model``; the Hub is asked once per model (and after failures)."""
         await self._token()
-        if self.provider in ("fastest", "cheapest", "preferred"):
+        if self.provider in POLICIES:
             chosen = choose(model, self.provider, None, self.endpoint)
         else:
             chosen = choose(model, self.provider, await self.mapping(model), self.endpoint)
@@ -132,6 +133,23 @@ class RouterBackend:
             log.info("%s goes to %s", model, chosen.describe())
         self.route_in_use = chosen
         return chosen
+
+    def route_kind(self, model: str) -> str | None:
+        """The kind of route (``raw``, ``hf-inference``, ``chat``) ``model`` takes, once known.
+
+        Read from the kept mapping without asking the Hub, so the engine can build the prompt
+        the route needs (a chat prompt for ``chat``); ``None`` before the mapping is known or
+        when no route serves the model.
+        """
+        if self.provider in POLICIES:
+            return "chat"
+        entries = self.store.get(self.hub, model)
+        if entries is None:
+            return None
+        try:
+            return choose(model, self.provider, entries, self.endpoint).kind
+        except BackendError:
+            return None
 
     async def mapping(self, model: str, fresh: bool = False) -> list[Entry]:
         """The providers serving ``model``, from the store or the Hub."""
@@ -191,8 +209,7 @@ class RouterBackend:
 
     def prefetch(self, model: str) -> None:
         """Look the model's providers up now, off the first keystroke's path."""
-        if self.connection.token is None or self.provider in ("fastest", "cheapest",
-                                                               "preferred"):
+        if self.connection.token is None or self.provider in POLICIES:
             return
 
         async def lookup() -> None:
