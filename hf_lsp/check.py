@@ -124,7 +124,7 @@ async def run_check(settings: Settings) -> int:
             prefix=PREFIX,
             suffix=SUFFIX if settings.fim.enabled else "",
             fim=settings.fim.enabled,
-            chat=completion_route(settings) == "chat",
+            chat=completion_route(settings, engine.backend) == "chat",
         )
         started = time.monotonic()
         try:

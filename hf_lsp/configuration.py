@@ -100,6 +100,11 @@ class LazyBackend:
         """The Inference Providers route taken (``None`` before the first request)."""
         return getattr(self._real, "route_in_use", None)
 
+    def route_kind(self, model: str) -> str | None:
+        """The kind of route ``model`` takes, once known (``None``: not yet, or no router)."""
+        kind = getattr(self._real, "route_kind", None)
+        return kind(model) if kind is not None else None
+
     def real(self) -> Backend:
         if self._real is None:
             self._real = self._build()

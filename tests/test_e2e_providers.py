@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from actions_support import Editor, titled
 from conftest import Starter, clean_env, inline, logged, open_doc, shown, wait_for
 from fake_router import FakeRouter, entry
 from hf_server import Fault
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from hf_lsp.engine.chat_fim import HEADROOM
+from hf_lsp.engine.chat_fim import HEADROOM, ROLE_TOKENS
 
 TOKEN = "hf_fakeRouterToken0123456789abcdef"
 CODER = "Qwen/Qwen2.5-Coder-7B"
@@ -32,6 +33,7 @@ MAPPINGS = {
                entry("nscale", "nscale/qwen-instruct", task="conversational")],
     "org/small": [entry("hf-inference", "org/small")],
     "org/unserved": [],
+    "deepseek-ai/DeepSeek-V3": [entry("nscale", "nscale/deepseek-v3", task="conversational")],
 }
 QUIET = {"debounce": {"enabled": False}}
 
@@ -366,3 +368,51 @@ async def test_the_lookup_starts_before_the_first_keystroke(
 
     assert await inline(client, uri, 1, 4)
     assert len(router.mapping_requests()) == 1
+
+
+async def test_a_chat_only_model_gets_the_chat_prompts_budget_and_files(
+    start: Starter, router: FakeRouter
+) -> None:
+    """Once the mapping says chat, the engine builds the chat prompt, not a FIM prompt."""
+    client = await start(via(router, model=INSTRUCT,
+                             tokens={"contextWindow": 600, "charsPerToken": 4.0},
+                             context={"maxPrefixChars": 100000, "maxPrefixLines": 100000},
+                             crossFile={"minSimilarity": 0.01}))
+    await wait_for(lambda: router.mapping_requests())
+    await asyncio.sleep(0.2)  # the mapping is read and kept
+    open_doc(client, "class Invoice:\n    def total_amount(self, items):\n"
+             "        return sum(items)\n", uri="file:///work/lib/invoice.py")
+    text = ("".join(f"value_{i} = compute({i})\n" for i in range(2000))
+            + "inv = Invoice()\ninv.total_amount(")
+    uri = open_doc(client, text, uri="file:///work/app.py")
+
+    await inline(client, uri, 2001, 17)
+
+    (request,) = sent(router)
+    assert request.path == "/v1/chat/completions"
+    body = request.body
+    user = body["messages"][-1]["content"]
+    assert "<|fim_prefix|>" not in user and "<|file_sep|>" not in user
+    assert "# Path: /work/lib/invoice.py" in user and "def total_amount" in user
+    used = sum(len(m["content"]) for m in body["messages"]) / 4.0 + ROLE_TOKENS
+    assert used + body["max_tokens"] <= 600  # max_tokens holds the answer's head room
+    assert len(user) > 600  # most of the window still holds code
+
+
+async def test_a_code_action_on_a_chat_only_model_asks_through_chat(
+    start: Starter, router: FakeRouter
+) -> None:
+    """`auto` picks chat for a model served only as chat, whatever its name looks like."""
+    client = await start(via(router, model="deepseek-ai/DeepSeek-V3"))
+    await wait_for(lambda: router.mapping_requests())
+    await asyncio.sleep(0.2)
+    editor = Editor(client)
+    uri = editor.open("def mul(a, b):\n    \"\"\"Multiply two numbers.\"\"\"\n    pass\n")
+
+    result = await editor.run(titled(await editor.actions(uri, 2, 4), "Implement"))
+
+    assert result["mode"] == "chat"
+    (request,) = sent(router)
+    assert request.path == "/v1/chat/completions"
+    assert request.body["model"] == "deepseek-ai/DeepSeek-V3"
+    assert request.body["messages"][-1]["content"].startswith("Implement this python function.")

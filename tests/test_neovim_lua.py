@@ -89,6 +89,22 @@ def test_status_lines_show_the_sessions_tokens_and_cost(tmp_path: Path) -> None:
     assert lines[2] == "spend:            1,234 in / 56 out tokens, $0.0012"
 
 
+def test_status_lines_name_the_provider_in_use(tmp_path: Path) -> None:
+    lines = run_lua(tmp_path, (
+        "local c = require('hf_lsp.commands')\n"
+        "result = { c.format_status({ requests = 1, model = 'Qwen/Qwen2.5-Coder-7B', provider = "
+        "{ name = 'featherless-ai', kind = 'raw', model = 'featherless/qwen-coder-7b', "
+        "url = 'https://router.huggingface.co/featherless-ai/v1/completions' } }), "
+        "c.format_status({ model = 'm', provider = vim.NIL }) }"
+    ))
+    served, direct = lines
+    assert [line.split(":")[0] for line in served] == ["model", "provider", "requests"]
+    assert served[1] == (
+        "provider:         featherless-ai (fill-in-the-middle, model featherless/qwen-coder-7b), "
+        "POST https://router.huggingface.co/featherless-ai/v1/completions")
+    assert direct[1].split() == ["provider:", "-"]
+
+
 @pytest.mark.parametrize(
     ("env", "where"),
     [

@@ -111,3 +111,52 @@ async def test_the_serverless_body_to_a_hugging_face_host_needs_a_token() -> Non
             {"generated_text": "y"}])))
     assert (await proxy.generate(request)).texts == ("y",)  # a proxy may need no token
     await proxy.aclose()
+
+
+def test_the_route_kind_comes_from_the_kept_mapping() -> None:
+    from hf_lsp.backends.http import Connection
+    from hf_lsp.backends.router import RouterBackend
+
+    hub = "http://127.0.0.1:9/kind-test"
+    made = RouterBackend(Connection(ROUTER, token="hf_x"), hub=hub)
+    assert made.route_kind("org/chat") is None  # not looked up yet
+    made.store.put(hub, "org/chat", read_mapping(LISTED)[:1])
+    made.store.put(hub, "org/raw", read_mapping(OBJECT))
+    made.store.put(hub, "org/none", [])
+    assert made.route_kind("org/chat") == "chat"
+    assert made.route_kind("org/raw") == "raw"
+    assert made.route_kind("org/none") is None  # no route: the request explains it
+    policy = RouterBackend(Connection(ROUTER, token="hf_x"), hub=hub, provider="fastest")
+    assert policy.route_kind("org/anything") == "chat"
+
+
+def test_the_suggested_models_put_fim_with_a_family_first() -> None:
+    from hf_lsp.backends.suggest import hint, suggested, with_suggestions
+    from hf_lsp.models import Offer
+
+    rows = [
+        Offer("Qwen/Qwen2.5-Coder-7B", "fim", "featherless-ai", "live"),
+        Offer("Qwen/Qwen2.5-Coder-7B", "fim", "together", "live"),  # one name per model
+        Offer("bigcode/starcoder2-15b", "fim", "nscale", "error"),  # not live
+        Offer("org/sql-coder", "fim", "together", "live"),  # no FIM template known
+        Offer("deepseek-ai/deepseek-coder-6.7b-base", "fim", "novita", "live"),
+        Offer("codellama/CodeLlama-7b-hf", "fim", "together", "live"),
+        Offer("mistralai/Codestral-22B-v0.1", "fim", "mistral", "live"),
+        Offer("Qwen/Qwen3-Coder-480B-A35B-Instruct", "chat", "novita", "live"),
+        Offer("mistralai/Devstral-Small", "chat", "nebius", "live"),
+    ]
+    assert suggested(rows, exclude="codellama/CodeLlama-7b-hf") == [
+        "Qwen/Qwen2.5-Coder-7B (fill-in-the-middle)",
+        "deepseek-ai/deepseek-coder-6.7b-base (fill-in-the-middle)",
+        "mistralai/Codestral-22B-v0.1 (fill-in-the-middle)",
+        "Qwen/Qwen3-Coder-480B-A35B-Instruct (chat)",
+    ]
+    assert suggested(rows[7:]) == ["Qwen/Qwen3-Coder-480B-A35B-Instruct (chat)",
+                                   "mistralai/Devstral-Small (chat)"]
+    assert hint([]) == providers.MODELS_HINT
+    error = ProviderError(f"no provider: {providers.MODELS_HINT}", status=0)
+    named = with_suggestions(error, ["a/b (chat)"])
+    assert str(named) == (
+        "no provider: code models served now: a/b (chat) (`hf-lsp models` lists them all)")
+    other = ProviderError("the token is wrong", status=401)
+    assert with_suggestions(other, ["a/b (chat)"]) is other and str(other) == "the token is wrong"

@@ -54,7 +54,7 @@ def make_backend(
             connection, hub=hub_endpoint(settings), provider=settings.provider,
             store=mapping_path(settings), token_setting=bool(settings.api_token),
             transport=transport, on_exchange=on_exchange, request_body=settings.request_body,
-            meter=meter, priced=priced_router(settings),
+            meter=meter, priced=priced_router(settings), network=settings.network,
         )
     adapter = ADAPTERS[settings.backend](
         connection,

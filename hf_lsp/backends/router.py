@@ -33,6 +33,8 @@ from hf_lsp.backends.http import (
 from hf_lsp.backends.huggingface import HuggingFaceBackend
 from hf_lsp.backends.openai import OpenAIBackend
 from hf_lsp.backends.providers import (
+    MODELS_HINT,
+    POLICIES,
     Entry,
     MappingStore,
     Route,
@@ -44,9 +46,12 @@ from hf_lsp.backends.providers import (
     read_mapping,
     token_missing,
 )
+from hf_lsp.backends.suggest import read_offers, suggested, with_suggestions
 from hf_lsp.engine.generation import Chunk, Exchange, Generation, GenerationRequest, Limits
 from hf_lsp.engine.usage import Meter
 from hf_lsp.errors import BackendError, HttpStatusError, ModelLoadingError
+from hf_lsp.models import Offer
+from hf_lsp.settings import Network
 from hf_lsp.token import resolve_token
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,7 @@ FAILED_LOOKUP_RETRY = 30.0  # seconds before a failed mapping lookup is tried ag
 REFRESH_AT_MOST = 30.0  # seconds between two lookups after "not supported" answers
 STARTING_WAIT = 120.0  # seconds, in all, to wait for a deployment that scales up from zero
 FIRST_PAUSE = 2.0
+SUGGEST_WAIT = 5.0  # seconds an unserved model's message waits for the served models, at most
 
 
 class ProviderCompletions(OpenAIBackend):
@@ -84,8 +90,10 @@ class RouterBackend:
         request_body: Mapping[str, Any] | None = None,
         meter: Meter | None = None,
         priced: str | None = None,
+        network: Network | None = None,
     ) -> None:
         self.endpoint = connection.endpoint
+        self.network = network or Network()
         self.meter = meter  # every route's adapter counts the session's tokens into it
         self.priced = priced
         self.connection = connection
@@ -104,6 +112,7 @@ class RouterBackend:
         self._recheck_token = connection.token is None
         self.route_in_use: Route | None = None
         self._prefetch: asyncio.Task[None] | None = None
+        self._offers: asyncio.Task[list[Offer] | None] | None = None
 
     # --- the token ------------------------------------------------------------------------
 
@@ -124,14 +133,34 @@ class RouterBackend:
     async def route(self, model: str) -> Route:
         """The route for ``model``; the Hub is asked once per model (and after failures)."""
         await self._token()
-        if self.provider in ("fastest", "cheapest", "preferred"):
-            chosen = choose(model, self.provider, None, self.endpoint)
-        else:
-            chosen = choose(model, self.provider, await self.mapping(model), self.endpoint)
+        try:
+            if self.provider in POLICIES:
+                chosen = choose(model, self.provider, None, self.endpoint)
+            else:
+                chosen = choose(model, self.provider, await self.mapping(model), self.endpoint)
+        except BackendError as exc:
+            raise await self._suggested(exc, model) from None
         if chosen != self.route_in_use:
             log.info("%s goes to %s", model, chosen.describe())
         self.route_in_use = chosen
         return chosen
+
+    def route_kind(self, model: str) -> str | None:
+        """The kind of route (``raw``, ``hf-inference``, ``chat``) ``model`` takes, once known.
+
+        Read from the kept mapping without asking the Hub, so the engine can build the prompt
+        the route needs (a chat prompt for ``chat``); ``None`` before the mapping is known or
+        when no route serves the model.
+        """
+        if self.provider in POLICIES:
+            return "chat"
+        entries = self.store.get(self.hub, model)
+        if entries is None:
+            return None
+        try:
+            return choose(model, self.provider, entries, self.endpoint).kind
+        except BackendError:
+            return None
 
     async def mapping(self, model: str, fresh: bool = False) -> list[Entry]:
         """The providers serving ``model``, from the store or the Hub."""
@@ -191,15 +220,16 @@ class RouterBackend:
 
     def prefetch(self, model: str) -> None:
         """Look the model's providers up now, off the first keystroke's path."""
-        if self.connection.token is None or self.provider in ("fastest", "cheapest",
-                                                               "preferred"):
+        if self.connection.token is None or self.provider in POLICIES:
             return
 
         async def lookup() -> None:
             try:
-                await self.mapping(model)
+                choose(model, self.provider, await self.mapping(model), self.endpoint)
             except BackendError as exc:  # the first completion explains it
                 log.debug("looking up the providers of %s failed: %s", model, exc)
+                if MODELS_HINT in exc.message:
+                    self._served_offers()  # the models that are served, for that message
 
         self._prefetch = asyncio.get_running_loop().create_task(lookup())
 
@@ -249,7 +279,33 @@ class RouterBackend:
         if exc.status in (401, 403):
             self._recheck_token = True  # a new token in the file or environment is taken up
         entries = await self._refresh(model) if not_supported(exc) else None
-        return explain(exc, route, model, entries)
+        return await self._suggested(explain(exc, route, model, entries), model)
+
+    # --- the models that are served, for a model that is not --------------------------------
+
+    def _served_offers(self) -> asyncio.Task[list[Offer] | None]:
+        """The listings of served code models, read once in the background."""
+        if self._offers is None:
+            self._offers = asyncio.get_running_loop().create_task(read_offers(
+                self.network, self.connection.token, self.endpoint, self.hub,
+                trusted=(self.endpoint, self.hub), transport=self._transport,
+            ))
+        return self._offers
+
+    async def _suggested(self, exc: BackendError, model: str) -> BackendError:
+        """``exc``, naming code models that are served where it points to `hf-lsp models`."""
+        if MODELS_HINT not in exc.message:
+            return exc
+        try:
+            rows = await asyncio.wait_for(asyncio.shield(self._served_offers()), SUGGEST_WAIT)
+        except TimeoutError:
+            log.info("the model listings took over %.0f s: not naming served models",
+                     SUGGEST_WAIT)
+            return exc
+        except Exception as error:  # noqa: BLE001 - a suggestion never hides the real error
+            log.info("cannot list the served models: %s", error)
+            return exc
+        return with_suggestions(exc, suggested(rows, exclude=model)) if rows else exc
 
     async def _refresh(self, model: str) -> list[Entry] | None:
         """The mapping again after a "not supported" answer (at most every 30 s)."""
@@ -275,8 +331,9 @@ class RouterBackend:
             await client.aclose()
 
     async def aclose(self) -> None:
-        if self._prefetch is not None:
-            self._prefetch.cancel()
+        for task in (self._prefetch, self._offers):
+            if task is not None:
+                task.cancel()
         await self._close_clients()
 
 

@@ -78,11 +78,15 @@ def looks_instruct(model: str) -> bool:
     return bool(_INSTRUCT.search(model.rsplit("/", 1)[-1]))
 
 
-def choose_mode(mode: str, model: str) -> str:
-    """``fim`` or ``chat`` for an action's ``mode`` setting (``auto`` looks at the model id)."""
+def choose_mode(mode: str, model: str, served_as: str | None = None) -> str:
+    """``fim`` or ``chat`` for an action's ``mode`` setting.
+
+    ``auto`` takes chat when the model is served only through chat (``served_as``, the
+    route the Inference Providers router takes for it) or its id looks instruction-tuned.
+    """
     if mode in ("fim", "chat"):
         return mode
-    return "chat" if looks_instruct(model) else "fim"
+    return "chat" if served_as == "chat" or looks_instruct(model) else "fim"
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from hf_lsp.engine.action_output import edit_text, explanation
 from hf_lsp.engine.action_prompts import chat_messages, choose_mode, fim_parts
 from hf_lsp.engine.actions import CUSTOM, DOCSTRING, EXPLAIN, Plan
+from hf_lsp.engine.chat_fim import completion_route
 from hf_lsp.engine.completion import CompletionEngine
 from hf_lsp.engine.context import path_header
 from hf_lsp.engine.generation import Generation, GenerationRequest
@@ -76,7 +77,11 @@ def build_request(
 ) -> tuple[GenerationRequest, str]:
     """The request for ``plan`` and its mode (``fim`` or ``chat``)."""
     model = chat_model or settings.model
-    mode = choose_mode(plan.mode, model if chat_model else settings.model)
+    # the route Inference Providers take for the model (unless the actions have a chat model)
+    served = None
+    if settings.backend == "huggingface" and not chat_model:
+        served = completion_route(settings, engine.backend)
+    mode = choose_mode(plan.mode, model, served)
     n = settings.actions.alternatives or settings.parameters.num_return_sequences
     if mode == "chat":
         messages = chat_messages(plan, file)

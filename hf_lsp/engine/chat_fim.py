@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from hf_lsp.engine.action_output import extract_code
@@ -65,14 +65,16 @@ HEADROOM = 24
 ROLE_TOKENS = 16  # a chat template's markers around two messages and the answer's start
 
 
-def completion_route(settings: Settings) -> str:
+def completion_route(settings: Settings, backend: Any = None) -> str:
     """``chat`` when completions go through a chat prompt, ``fim`` otherwise.
 
     ``auto`` chooses chat for an ``openai`` server and an instruction model, or a URL that
-    is the chat route itself; ``huggingface`` routes by the model's providers instead.
+    is the chat route itself. ``huggingface`` routes by the model's providers: chat once
+    ``backend`` (the Inference Providers router) knows it sends the model to a chat route.
     """
     if settings.backend == "huggingface":
-        return "fim"
+        kind = getattr(backend, "route_kind", None)
+        return "chat" if kind is not None and kind(settings.model) == "chat" else "fim"
     if settings.completion_mode != "auto":
         return settings.completion_mode
     if settings.backend != "openai":

@@ -318,7 +318,7 @@ class CompletionEngine:
         )
         self.figures.token_counter = counter.name
         markers = counter.count(template.render("", "")) + counter.count(header)
-        chat = completion_route(s) == "chat"
+        chat = completion_route(s, self.backend) == "chat"
         if chat:  # the chat prompt's words, not the FIM tokens
             markers = (counter.count(prompt_overhead(language, path)) + ROLE_TOKENS + HEADROOM
                        + counter.count(header))

@@ -27,7 +27,7 @@ import {
   TOKEN_SECRET,
   type ClientSettings,
 } from './settings';
-import { describeLatency, type Figures, type StatusBar } from './status';
+import { describeLatency, describeProvider, type Figures, type StatusBar } from './status';
 
 export const STATUS_REQUEST = 'hfLsp/status';
 /** Settings that change how the server is started: a change restarts it. */
@@ -214,6 +214,7 @@ export class HfLspClient implements vscode.Disposable {
     }
     this.status.model = figures.model ?? '';
     this.status.latency = describeLatency(figures);
+    this.status.provider = describeProvider(figures);
     this.showSpend(figures);
     const errors = figures.errors ?? 0;
     if (figures.rateLimited) {

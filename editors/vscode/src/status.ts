@@ -27,6 +27,39 @@ export interface Figures {
   rateLimited?: string | null;
   dropped?: number;
   slowRequests?: number;
+  /** The Inference Provider in use and its route; null when not through the router. */
+  provider?: Provider | null;
+}
+
+export interface Provider {
+  name?: string;
+  /** `raw` (completions), `hf-inference` (the serverless body) or `chat`. */
+  kind?: string;
+  /** The model as the request names it (the provider's id, or `<id>:<provider>`). */
+  model?: string;
+  url?: string;
+}
+
+const ROUTE_WORDS: Record<string, string> = {
+  raw: 'fill-in-the-middle',
+  'hf-inference': 'serverless API',
+  chat: 'chat',
+};
+
+/**
+ * "provider: featherless-ai (fill-in-the-middle, model featherless/qwen-coder-7b)", or ''
+ * when no provider is in use (not through the router, or before the first request).
+ * `withUrl` adds the route's URL, for "Show status".
+ */
+export function describeProvider(f: Figures, withUrl = false): string {
+  const p = f.provider;
+  if (p === undefined || p === null || !p.name) {
+    return '';
+  }
+  const route = p.kind ? (ROUTE_WORDS[p.kind] ?? p.kind) : '';
+  const parts = [route, p.model ? `model ${p.model}` : ''].filter((part) => part);
+  const url = withUrl && p.url ? `, POST ${p.url}` : '';
+  return `provider: ${p.name}${parts.length ? ` (${parts.join(', ')})` : ''}${url}`;
 }
 
 /** "last answer 812 ms (p50 640 ms)", or '' before any answer. */
@@ -54,6 +87,10 @@ export function describeStatus(f: Figures): { summary: string; details: string[]
     `endpoint: ${f.endpoint ?? 'unknown'}`,
     `token: ${f.tokenSource ?? 'unknown'}`,
   ];
+  const provider = describeProvider(f, true);
+  if (provider) {
+    details.splice(1, 0, provider);
+  }
   if (f.spend) {
     details.push(`tokens: ${f.spend}`);
   }
@@ -81,6 +118,8 @@ export class StatusBar implements vscode.Disposable {
   detail = '';
   autoSuggest = true;
   model = '';
+  /** The Inference Provider in use (`describeProvider`), shown in the tooltip. */
+  provider = '';
   spend = '';
   /** The answer times the server reports (`describeLatency`), shown in the tooltip. */
   latency = '';
@@ -138,6 +177,9 @@ export class StatusBar implements vscode.Disposable {
     const lines = [`hf-lsp: ${words}${this.detail ? ` — ${this.detail}` : ''}`];
     if (this.model) {
       lines.push(`model: ${this.model}`);
+    }
+    if (this.provider) {
+      lines.push(this.provider);
     }
     if (this.latency) {
       lines.push(this.latency);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RestartBudget } from '../src/restarts';
-import { describeLatency, describeStatus, StatusBar } from '../src/status';
+import { describeLatency, describeProvider, describeStatus, StatusBar } from '../src/status';
 import { checkToken } from '../src/commands';
 import { created } from './vscode';
 
@@ -101,4 +101,33 @@ test('the token input refuses blanks and spaces', () => {
   assert.match(checkToken('  ') ?? '', /Paste a token/);
   assert.match(checkToken('hf_a b') ?? '', /no spaces/);
   assert.equal(checkToken(' hf_abc '), undefined);
+});
+
+test('the tooltip and the status name the Inference Provider in use', () => {
+  const provider = {
+    name: 'featherless-ai',
+    kind: 'raw',
+    model: 'featherless/qwen-coder-7b',
+    url: 'https://router.huggingface.co/featherless-ai/v1/completions',
+  };
+  assert.equal(describeProvider({ provider }), 'provider: featherless-ai (fill-in-the-middle, model featherless/qwen-coder-7b)');
+  assert.equal(
+    describeProvider({ provider: { name: 'nscale', kind: 'chat', model: 'Qwen/Qwen3-Coder:nscale' } }),
+    'provider: nscale (chat, model Qwen/Qwen3-Coder:nscale)',
+  );
+  assert.equal(describeProvider({ provider: null }), '');
+  assert.equal(describeProvider({}), '');
+  const { details } = describeStatus({ model: 'Qwen/Qwen2.5-Coder-7B', provider });
+  assert.equal(
+    details[1],
+    'provider: featherless-ai (fill-in-the-middle, model featherless/qwen-coder-7b), ' +
+      'POST https://router.huggingface.co/featherless-ai/v1/completions',
+  );
+  assert.ok(!describeStatus({ provider: null }).details.some((line) => line.startsWith('provider:')));
+  const bar = new StatusBar();
+  const item = created.at(-1)!;
+  bar.model = 'Qwen/Qwen2.5-Coder-7B';
+  bar.provider = describeProvider({ provider });
+  bar.set('idle');
+  assert.match(String(item.tooltip), /\nmodel: Qwen\/Qwen2\.5-Coder-7B\nprovider: featherless-ai \(fill-in-the-middle, model featherless\/qwen-coder-7b\)\n/);
 });

@@ -15,11 +15,34 @@ local function echo(lines, hl)
 end
 
 local STATUS_ORDER = {
-  'version', 'backend', 'model', 'endpoint', 'tokenSource', 'requests', 'backendCalls',
+  'version', 'backend', 'model', 'provider', 'endpoint', 'tokenSource', 'requests', 'backendCalls',
   'cacheHits', 'cacheEntries', 'skipped', 'errors', 'lastError', 'lastMaxNewTokens',
   'lastLatencyMs', 'latencyP50Ms', 'rateLimited', 'dropped', 'slowRequests', 'spend', 'costUsd',
   'documents',
 }
+
+local ROUTE_WORDS = { raw = 'fill-in-the-middle', ['hf-inference'] = 'serverless API', chat = 'chat' }
+
+--- The Inference Provider in use: "featherless-ai (fill-in-the-middle, model …), POST url".
+---@param p table
+---@return string
+local function format_provider(p)
+  local parts = {}
+  if type(p.kind) == 'string' then
+    parts[#parts + 1] = ROUTE_WORDS[p.kind] or p.kind
+  end
+  if type(p.model) == 'string' then
+    parts[#parts + 1] = 'model ' .. p.model
+  end
+  local text = tostring(p.name or '?')
+  if #parts > 0 then
+    text = text .. ' (' .. table.concat(parts, ', ') .. ')'
+  end
+  if type(p.url) == 'string' then
+    text = text .. ', POST ' .. p.url
+  end
+  return text
+end
 
 --- The `hfLsp/status` figures as "name: value" lines, known ones first.
 ---@param figures table
@@ -30,6 +53,8 @@ function M.format_status(figures)
     local value = figures[key]
     if value == nil or value == vim.NIL then
       value = '-'
+    elseif key == 'provider' and type(value) == 'table' then
+      value = format_provider(value)
     elseif type(value) == 'table' then
       value = vim.json.encode(value)
     end
