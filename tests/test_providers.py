@@ -85,6 +85,24 @@ def test_the_store_keeps_mappings_on_disk_with_a_ttl(tmp_path: Path) -> None:
     assert MappingStore(path).get("http://hub", "org/m") is None  # a broken file is ignored
 
 
+def test_the_store_reads_its_file_once_per_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model whose lookup keeps failing is asked for at every keystroke: not from disk."""
+    path = tmp_path / "provider-mapping.json"
+    path.write_text("{}")
+    providers._memory.clear()
+    store = MappingStore(path)
+    reads: list[int] = []
+    load = store._load
+    monkeypatch.setattr(store, "_load", lambda: reads.append(1) or load())
+    for _ in range(5):
+        assert store.get("http://hub", "org/unknown") is None
+    assert len(reads) == 1
+    store.put("http://hub", "org/unknown", read_mapping(OBJECT))
+    assert store.get("http://hub", "org/unknown") == read_mapping(OBJECT)
+
+
 async def test_the_serverless_body_to_a_hugging_face_host_needs_a_token() -> None:
     import httpx
 

@@ -168,11 +168,14 @@ class MappingStore:
     def __init__(self, path: Path | None, ttl: float = MAPPING_TTL) -> None:
         self.path = path
         self.ttl = ttl
+        self._read: set[tuple[str, str]] = set()  # keys already looked for in the file
 
     def get(self, hub: str, model: str) -> list[Entry] | None:
+        """The kept mapping; the file is read once per model, not at every keystroke."""
         now = time.time()
         found = _memory.get((hub, model))
-        if found is None and self.path is not None:
+        if found is None and self.path is not None and (hub, model) not in self._read:
+            self._read.add((hub, model))
             stored = self._load().get(f"{hub} {model}")
             if isinstance(stored, Mapping) and isinstance(stored.get("fetched"), (int, float)):
                 found = (float(stored["fetched"]), read_mapping(stored.get("entries")))
