@@ -1,1 +1,0 @@
-"""The completion engine: pure Python, no pygls, lsprotocol or httpx."""
