@@ -49,11 +49,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from hf_lsp.engine.context import window  # noqa: E402
-from hf_lsp.engine.document import Document  # noqa: E402
-from hf_lsp.engine.postprocess import Cleanup, clean_with_range  # noqa: E402
-from hf_lsp.engine.prompts import COMMON_SPECIAL, TEMPLATES  # noqa: E402
-from hf_lsp.settings import Context  # noqa: E402
+from hf_lsp.config.settings import Context  # noqa: E402
+from hf_lsp.generation.fim_templates import COMMON_SPECIAL, TEMPLATES  # noqa: E402
+from hf_lsp.language.context import window  # noqa: E402
+from hf_lsp.language.document import Document  # noqa: E402
+from hf_lsp.language.postprocess import Cleanup, clean_with_range  # noqa: E402
 
 PY = Path(sys.base_prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
 VENV = Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"

@@ -407,10 +407,10 @@ def _median_ms(run: Any, repeat: int) -> float:
 
 async def syntax() -> None:
     """In process: the cursor's spot decision per keystroke, and listing code actions."""
-    from hf_lsp.engine.actions import Region, offers
-    from hf_lsp.engine.context import window
-    from hf_lsp.engine.document import Document
-    from hf_lsp.settings import Settings
+    from hf_lsp.actions.catalog import Region, offers
+    from hf_lsp.config.settings import Settings
+    from hf_lsp.language.context import window
+    from hf_lsp.language.document import Document
 
     settings = Settings()
     body = "".join(f"def f{i}(a, b):\n    total = a + b * {i}\n    return total\n\n"

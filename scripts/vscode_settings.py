@@ -21,8 +21,8 @@ from typing import Any, Union, get_args, get_origin
 
 import attrs
 
-from hf_lsp.settings import SECTION, wire_name
-from hf_lsp.settings_doc import _resolved, default_text, groups
+from hf_lsp.config.docs import _resolved, default_text, groups
+from hf_lsp.config.settings import SECTION, wire_name
 
 PACKAGE = Path(__file__).resolve().parent.parent / "editors" / "vscode" / "package.json"
 COMMAND = "python scripts/vscode_settings.py"

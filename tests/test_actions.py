@@ -6,17 +6,7 @@ import json
 
 import pytest
 
-from hf_lsp.backends.chat import ROUTER_CHAT_URL, chat_settings
-from hf_lsp.engine.action_output import (
-    cut_block,
-    drop_signature,
-    edit_text,
-    explanation,
-    extract_code,
-    reindent,
-)
-from hf_lsp.engine.action_prompts import chat_messages, choose_mode, fill, fim_parts, looks_instruct
-from hf_lsp.engine.actions import (
+from hf_lsp.actions.catalog import (
     Diagnostic,
     NotApplicable,
     Region,
@@ -24,11 +14,21 @@ from hf_lsp.engine.actions import (
     offers,
     plan,
 )
-from hf_lsp.engine.document import split_lines
-from hf_lsp.engine.functions import find_function
-from hf_lsp.engine.reanchor import reanchor
+from hf_lsp.actions.output import (
+    cut_block,
+    drop_signature,
+    edit_text,
+    explanation,
+    extract_code,
+    reindent,
+)
+from hf_lsp.actions.prompts import chat_messages, choose_mode, fill, fim_parts, looks_instruct
+from hf_lsp.backends.chat import ROUTER_CHAT_URL, chat_settings
+from hf_lsp.config.settings import Settings, parse_settings
 from hf_lsp.errors import SettingsError
-from hf_lsp.settings import Settings, parse_settings
+from hf_lsp.language.document import split_lines
+from hf_lsp.language.functions import find_function
+from hf_lsp.language.reanchor import reanchor
 
 S = Settings()
 PY = '''import os

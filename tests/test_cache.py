@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from hf_lsp.engine.cache import CompletionCache
+from hf_lsp.generation.cache import CompletionCache
 
 
 class Clock:

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hf_lsp.engine.chat_fim import HOLE, clean_fim_answer, fim_messages
-from hf_lsp.engine.postprocess import Cleanup, clean
-from hf_lsp.engine.prompts import COMMON_SPECIAL, TEMPLATES
+from hf_lsp.completion.chat_fim import HOLE, clean_fim_answer, fim_messages
+from hf_lsp.generation.fim_templates import COMMON_SPECIAL, TEMPLATES
+from hf_lsp.language.postprocess import Cleanup, clean
 
 GOLDEN = Path(__file__).parent / "golden" / "chat_fim.json"
 CASES = json.loads(GOLDEN.read_text(encoding="utf-8"))

@@ -13,12 +13,12 @@ from hf_lsp.backends import make_backend
 from hf_lsp.backends.chat_fim import HEADROOM, ChatFimBackend, chat_stops
 from hf_lsp.backends.http import Connection
 from hf_lsp.backends.openai import OpenAIBackend
-from hf_lsp.engine.chat_fim import HOLE, ROLE_TOKENS, completion_route, fim_messages
-from hf_lsp.engine.completion import CompletionEngine
-from hf_lsp.engine.document import Document
-from hf_lsp.engine.generation import Generation, GenerationRequest
+from hf_lsp.completion.chat_fim import HOLE, ROLE_TOKENS, completion_route, fim_messages
+from hf_lsp.completion.service import CompletionEngine
+from hf_lsp.config.settings import parse_settings
 from hf_lsp.errors import BadRequestError, MalformedResponseError
-from hf_lsp.settings import parse_settings
+from hf_lsp.generation.contract import Generation, GenerationRequest
+from hf_lsp.language.document import Document
 
 INSTRUCT = "Qwen/Qwen2.5-Coder-7B-Instruct"
 REQUEST = GenerationRequest(

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from hf_lsp.engine.context import (
+from hf_lsp.config.settings import Context
+from hf_lsp.language.context import (
     Spot,
     Window,
     classify,
@@ -10,8 +11,7 @@ from hf_lsp.engine.context import (
     path_header,
     window,
 )
-from hf_lsp.engine.document import Document
-from hf_lsp.settings import Context
+from hf_lsp.language.document import Document
 
 # --- classify -----------------------------------------------------------------------------------
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hf_lsp.engine.crossfile import CrossFile, identifiers, jaccard
-from hf_lsp.engine.document import Document
-from hf_lsp.engine.prompts import TEMPLATES, misordered
+from hf_lsp.generation.fim_templates import TEMPLATES, misordered
+from hf_lsp.language.crossfile import CrossFile, identifiers, jaccard
+from hf_lsp.language.document import Document
 
 MODELS = "".join(f"# filler {i}\n" for i in range(40)) + (
     "class Invoice:\n    def total_amount(self, items):\n        return sum(items)\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hf_lsp.engine.debounce import Rhythm
+from hf_lsp.completion.debounce import Rhythm
 
 
 def test_first_keystrokes_wait_the_minimum() -> None:

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from hf_lsp.engine.document import (
+from hf_lsp.language.document import (
     UTF8,
     UTF16,
     UTF32,

@@ -229,8 +229,8 @@ async def test_llamacpp_without_infill_says_what_to_do(start: Starter) -> None:
 
 async def test_openai_chat_and_errors_in_both_shapes() -> None:
     from hf_lsp.backends import make_backend
+    from hf_lsp.config.settings import parse_settings
     from hf_lsp.errors import BadRequestError, ModelNotFoundError
-    from hf_lsp.settings import parse_settings
 
     with FakeBackend("openai", "def f(): pass", models=("coder",)) as server:
         backend = make_backend(parse_settings({"backend": "openai", "url": server.base_url,
@@ -244,7 +244,7 @@ async def test_openai_chat_and_errors_in_both_shapes() -> None:
                     [{"role": "user", "content": "x"}], {"max_new_tokens": 5}, "nope")
             server.fault(Fault.status(422, {"detail": [{"loc": ["body", "prompt"],
                                                         "msg": "field required"}]}))
-            from hf_lsp.engine.generation import GenerationRequest
+            from hf_lsp.generation.contract import GenerationRequest
 
             with pytest.raises(BadRequestError, match="body.prompt: field required"):
                 await backend.generate(GenerationRequest("p", {"max_new_tokens": 5},
@@ -256,9 +256,9 @@ async def test_openai_chat_and_errors_in_both_shapes() -> None:
 async def test_long_generation_continues_past_the_serverless_cap() -> None:
     from hf_server import FakeInferenceServer, FakeModel
 
-    from hf_lsp.configuration import Configuration
-    from hf_lsp.engine.generation import GenerationRequest
-    from hf_lsp.settings import parse_settings
+    from hf_lsp.config.layered import Configuration
+    from hf_lsp.config.settings import parse_settings
+    from hf_lsp.generation.contract import GenerationRequest
 
     words = " ".join(f"w{i}" for i in range(600))
     with FakeInferenceServer({"org/long": FakeModel(words)}) as hf:

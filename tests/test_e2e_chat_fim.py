@@ -14,7 +14,7 @@ from fake_backends import FakeBackend, InstructShape, instruct
 from lsprotocol import types
 
 from hf_lsp.backends.chat_fim import HEADROOM
-from hf_lsp.engine.chat_fim import HOLE
+from hf_lsp.completion.chat_fim import HOLE
 
 INSTRUCT = "Qwen/Qwen2.5-Coder-7B-Instruct"
 SOURCE = "import math\n\n\ndef area(r):\n    \n    return result\n\n\nprint(area(2))\n"

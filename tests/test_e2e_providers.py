@@ -18,7 +18,7 @@ from hf_server import Fault
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from hf_lsp.engine.chat_fim import HEADROOM, ROLE_TOKENS
+from hf_lsp.completion.chat_fim import HEADROOM, ROLE_TOKENS
 
 TOKEN = "hf_fakeRouterToken0123456789abcdef"
 CODER = "Qwen/Qwen2.5-Coder-7B"

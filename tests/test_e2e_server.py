@@ -401,7 +401,7 @@ async def test_the_token_does_not_follow_a_redirect(start: Starter) -> None:
     ],
 )
 def test_completion_items_are_literal_snippets(text: str, snippet: str) -> None:
-    from hf_lsp.handlers.completion import snippet_literal
+    from hf_lsp.lsp.features.completion import snippet_literal
 
     assert snippet_literal(text) == snippet
 

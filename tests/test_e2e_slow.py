@@ -101,10 +101,10 @@ def test_the_check_command_ends_within_the_request_timeout(tmp_path: Path) -> No
 async def test_a_long_generation_ends_within_its_total_time_however_slow_a_step() -> None:
     from hf_server import FakeModel
 
-    from hf_lsp.configuration import Configuration
-    from hf_lsp.engine.generation import GenerationRequest
+    from hf_lsp.config.layered import Configuration
+    from hf_lsp.config.settings import parse_settings
     from hf_lsp.errors import BackendTimeoutError
-    from hf_lsp.settings import parse_settings
+    from hf_lsp.generation.contract import GenerationRequest
 
     words = " ".join(f"w{i}" for i in range(600))
     with FakeInferenceServer({"org/long": FakeModel(words)}) as hf:

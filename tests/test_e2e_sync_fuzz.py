@@ -5,7 +5,7 @@ header, unbounded windows and no cache the prompt it sends is
 ``<fim_prefix><fim_suffix>{the whole document}<fim_middle>``, so the document the server
 holds is read back from the loopback Inference API and compared with the truth kept here.
 Positions are computed in the negotiated ``positionEncoding``'s units (LSP 3.17), by an
-oracle written independently of ``hf_lsp.engine.document``.
+oracle written independently of ``hf_lsp.language.document``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hf_lsp.settings import SECTION, parse_settings, unknown_keys
+from hf_lsp.config.settings import SECTION, parse_settings, unknown_keys
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -202,7 +202,7 @@ def test_sublime_lsp_settings() -> None:
 
 
 def test_a_bad_setting_in_a_snippet_would_fail() -> None:
-    from hf_lsp.settings import SettingsError
+    from hf_lsp.config.settings import SettingsError
 
     with pytest.raises(AssertionError):
         check_settings({"modle": "typo"})

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from hf_lsp.engine.completion import CompletionEngine
-from hf_lsp.engine.document import Document
-from hf_lsp.engine.generation import Generation, GenerationRequest
-from hf_lsp.settings import parse_settings
+from hf_lsp.completion.service import CompletionEngine
+from hf_lsp.config.settings import parse_settings
+from hf_lsp.generation.contract import Generation, GenerationRequest
+from hf_lsp.language.document import Document
 
 TEXT = "def add(a, b):\n    \n"
 
@@ -192,7 +192,7 @@ async def test_other_open_documents_join_the_prompt(model: str, marker: str) -> 
 
 
 async def test_the_backend_is_built_on_first_use() -> None:
-    from hf_lsp.configuration import Configuration, LazyBackend
+    from hf_lsp.config.layered import Configuration, LazyBackend
 
     built: list[int] = []
     fake = FakeBackend()
@@ -219,7 +219,7 @@ async def test_the_backend_is_built_on_first_use() -> None:
 
 async def test_the_chat_engine_is_closed_when_replaced_and_at_shutdown() -> None:
     from hf_lsp.backends.chat import ChatBackend
-    from hf_lsp.configuration import Configuration
+    from hf_lsp.config.layered import Configuration
 
     configuration = Configuration(parse_settings({"backend": "ollama"}))
     first = configuration.chat_engine()

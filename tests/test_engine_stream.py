@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from hf_lsp.engine.completion import CompletionEngine
-from hf_lsp.engine.document import Document
-from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest, Limits
+from hf_lsp.completion.service import CompletionEngine
+from hf_lsp.config.settings import parse_settings
 from hf_lsp.errors import ServerError
-from hf_lsp.settings import parse_settings
+from hf_lsp.generation.contract import Chunk, Generation, GenerationRequest, Limits
+from hf_lsp.language.document import Document
 
 
 class ScriptedBackend:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from hf_lsp.engine import functions, syntax
-from hf_lsp.engine.action_output import edit_text
-from hf_lsp.engine.actions import Region, offers, plan
-from hf_lsp.engine.document import split_lines
-from hf_lsp.engine.functions import Function, find_function
-from hf_lsp.settings import Settings
+from hf_lsp.actions.catalog import Region, offers, plan
+from hf_lsp.actions.output import edit_text
+from hf_lsp.config.settings import Settings
+from hf_lsp.language import functions, syntax
+from hf_lsp.language.document import split_lines
+from hf_lsp.language.functions import Function, find_function
 
 S = Settings()
 # (header_first, header_last, body_first, body_last, close_line, has_doc, stub)

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from hf_lsp.engine.postprocess import (
+from hf_lsp.generation.fim_templates import COMMON_SPECIAL, TEMPLATES
+from hf_lsp.language.postprocess import (
     Cleanup,
     clean_with_range,
     closers_replaced,
@@ -18,7 +19,6 @@ from hf_lsp.engine.postprocess import (
     normalise_indentation,
     stop_at_scope_end,
 )
-from hf_lsp.engine.prompts import COMMON_SPECIAL, TEMPLATES
 
 GOLDEN = Path(__file__).parent / "golden"
 STEPS = {

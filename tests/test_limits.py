@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from hf_lsp.engine.limits import (
+from hf_lsp.generation.rate_limits import (
     FIRST_BACKOFF,
     MAX_BACKOFF,
     Bursts,

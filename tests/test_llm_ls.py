@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from hf_lsp.handlers.llm_ls import invoked, overrides
-from hf_lsp.settings import merge, parse_settings
+from hf_lsp.config.settings import merge, parse_settings
+from hf_lsp.lsp.features.llm_ls import invoked, overrides
 
 # what llm.nvim sends when the user changed nothing
 DEFAULTS: dict[str, Any] = {
@@ -100,7 +100,7 @@ def test_endpoint_with_url_path_completion_off(data: dict[str, Any], endpoint: s
 
 def test_an_unknown_tokenizer_config_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     said: set[str] = set()
-    with caplog.at_level(logging.INFO, logger="hf_lsp.handlers.llm_ls"):
+    with caplog.at_level(logging.INFO, logger="hf_lsp.lsp.features.llm_ls"):
         for _ in range(3):
             assert overrides({"tokenizerConfig": {"file": "x"}}, said) == {}
             overrides({"tokenizerConfig": {"repository": "o/m", "api_token": "hf_x"}}, said)

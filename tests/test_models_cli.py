@@ -13,9 +13,16 @@ from conftest import clean_env
 from fake_listing import ROUTER_MODELS, FakeListing
 
 from hf_lsp.backends.listing import _next_link, is_hf_host
-from hf_lsp.cli import main
-from hf_lsp.models import fim_family, is_code_model, mapping_entries, offers, price_of, router_base
-from hf_lsp.settings import parse_settings
+from hf_lsp.cli.main import main
+from hf_lsp.cli.models import (
+    fim_family,
+    is_code_model,
+    mapping_entries,
+    offers,
+    price_of,
+    router_base,
+)
+from hf_lsp.config.settings import parse_settings
 
 SECRET = "hf_listingSecretToken0123456789"
 

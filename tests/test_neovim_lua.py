@@ -118,7 +118,7 @@ def test_status_lines_name_the_provider_in_use(tmp_path: Path) -> None:
 def test_token_is_stored_where_hf_lsp_reads_it(
     tmp_path: Path, env: dict[str, str], where: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hf_lsp.token import resolve_token, token_file_path
+    from hf_lsp.config.api_token import resolve_token, token_file_path
 
     environment = {k: v.format(tmp=tmp_path) for k, v in env.items()}
     target = tmp_path / where

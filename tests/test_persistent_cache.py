@@ -10,8 +10,8 @@ from pathlib import Path
 from conftest import MODEL, TOKEN, Starter, inline, open_doc, wait_for
 from hf_server import FakeInferenceServer, FakeModel
 
-from hf_lsp.engine.generation import Generation
-from hf_lsp.engine.persistent import PersistentCache
+from hf_lsp.generation.contract import Generation
+from hf_lsp.generation.disk_cache import PersistentCache
 
 
 class Clock:

@@ -4,7 +4,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from hf_lsp.engine.postprocess import (
+from hf_lsp.generation.fim_templates import COMMON_SPECIAL, TEMPLATES
+from hf_lsp.language.postprocess import (
     PIPELINE,
     Cleanup,
     Step,
@@ -24,7 +25,6 @@ from hf_lsp.engine.postprocess import (
     trim_suffix_overlap,
     trim_trailing_space,
 )
-from hf_lsp.engine.prompts import COMMON_SPECIAL, TEMPLATES
 
 
 def cleanup(

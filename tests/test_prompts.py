@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hf_lsp.engine.prompts import TEMPLATES, custom_template, template_for
+from hf_lsp.generation.fim_templates import TEMPLATES, custom_template, template_for
 
 PREFIX = "def add(a, b):\n    "
 SUFFIX = "\n\nprint(add(1, 2))\n"

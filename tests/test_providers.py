@@ -108,8 +108,8 @@ async def test_the_serverless_body_to_a_hugging_face_host_needs_a_token() -> Non
 
     from hf_lsp.backends.http import Connection
     from hf_lsp.backends.huggingface import HuggingFaceBackend
-    from hf_lsp.engine.generation import GenerationRequest
     from hf_lsp.errors import TokenMissingError
+    from hf_lsp.generation.contract import GenerationRequest
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise AssertionError(f"sent {request.url}")
@@ -150,7 +150,7 @@ def test_the_route_kind_comes_from_the_kept_mapping() -> None:
 
 def test_the_suggested_models_put_fim_with_a_family_first() -> None:
     from hf_lsp.backends.suggest import hint, suggested, with_suggestions
-    from hf_lsp.models import Offer
+    from hf_lsp.cli.models import Offer
 
     rows = [
         Offer("Qwen/Qwen2.5-Coder-7B", "fim", "featherless-ai", "live"),

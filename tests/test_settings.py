@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from hf_lsp.errors import SettingsError
-from hf_lsp.settings import (
+from hf_lsp.config.settings import (
     DEFAULT_MODEL,
     DEFAULT_URL,
     Settings,
@@ -18,6 +17,7 @@ from hf_lsp.settings import (
     to_json,
     unknown_keys,
 )
+from hf_lsp.errors import SettingsError
 
 # --- defaults -------------------------------------------------------------------------------
 

@@ -10,12 +10,12 @@ from typing import Any
 import attrs
 import pytest
 
-from hf_lsp import settings as model
-from hf_lsp.settings_doc import main, render, table
+import hf_lsp.config.settings as model
+from hf_lsp.config.docs import main, render, table
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "configuration.md"
-REGENERATE = "python -m hf_lsp.settings_doc > docs/configuration.md"
+REGENERATE = "python -m hf_lsp.config.docs > docs/configuration.md"
 
 
 def setting_paths(cls: type[Any] = model.Settings, prefix: str = model.SECTION) -> list[str]:
@@ -101,7 +101,7 @@ def test_pipes_are_escaped() -> None:
 
 def test_module_prints_the_doc() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "hf_lsp.settings_doc"], capture_output=True, check=True
+        [sys.executable, "-m", "hf_lsp.config.docs"], capture_output=True, check=True
     ).stdout
     assert out.decode("utf-8") == render()
 
@@ -113,5 +113,5 @@ def test_check_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     stale = tmp_path / "stale.md"
     stale.write_text("# Configuration\n", encoding="utf-8")
     assert main(["--check", str(stale)]) == 1
-    assert "python -m hf_lsp.settings_doc >" in capsys.readouterr().err
+    assert "python -m hf_lsp.config.docs >" in capsys.readouterr().err
     assert main(["--check", str(tmp_path / "missing.md")]) == 1

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from hf_lsp import settings
-from hf_lsp.server import HfLanguageServer, create_server
+from hf_lsp.config import settings
+from hf_lsp.lsp.server import HfLanguageServer, create_server
 
 
 class Writer:
@@ -79,7 +79,7 @@ async def test_bad_initialization_options_are_still_reported() -> None:
 def test_a_plain_serve_command_is_read_without_argparse_as_argparse_reads_it(
     argv: list[str],
 ) -> None:
-    from hf_lsp import cli
+    import hf_lsp.cli.main as cli
 
     fast = cli.serve_stdio_args(tuple(argv))
     assert fast is not None
@@ -89,7 +89,7 @@ def test_a_plain_serve_command_is_read_without_argparse_as_argparse_reads_it(
 
 def test_start_up_leaves_out_what_only_later_work_needs() -> None:
     code = (
-        "import sys; from hf_lsp import cli; from hf_lsp.server import create_server; "
+        "import sys; from hf_lsp.cli import main as cli; from hf_lsp.lsp.server import create_server; "
         "cli.serve_stdio_args(()); create_server(); "
         "print(sorted(m for m in ('argparse', 'sqlite3', 'hashlib', 'tempfile', 'shutil', "
         "'importlib.abc', 'httpx') if m in sys.modules))"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hf_lsp.engine import syntax
-from hf_lsp.engine.context import Spot, refine, window
-from hf_lsp.engine.document import Document
-from hf_lsp.settings import Context
+from hf_lsp.config.settings import Context
+from hf_lsp.language import syntax
+from hf_lsp.language.context import Spot, refine, window
+from hf_lsp.language.document import Document
 
 
 @pytest.mark.parametrize(
@@ -197,7 +197,7 @@ def test_grammars_load_on_first_use_only() -> None:
     import sys
 
     code = (
-        "import sys; from hf_lsp.server import create_server; create_server(); "
+        "import sys; from hf_lsp.lsp.server import create_server; create_server(); "
         "print(sorted(m for m in sys.modules if m.startswith(('tree_sitter', 'tokenizers'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from hf_lsp.config.api_token import resolve_token, token_file_path
 from hf_lsp.redact import MASK, redact, register_secret, scan_for_tokens
-from hf_lsp.token import resolve_token, token_file_path
 
 _serial = itertools.count()
 
@@ -182,7 +182,7 @@ def test_redact_patterns(text: str, secret: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param("import hf_lsp.settings", id="module-name"),
+        pytest.param("import hf_lsp.config.settings", id="module-name"),
         pytest.param("hf_short", id="short-hf-word"),
         pytest.param("no secrets here", id="plain"),
         pytest.param("Missing bearer token in the request", id="prose-about-bearer"),
@@ -230,7 +230,7 @@ def test_scan_for_tokens_ignores_non_strings() -> None:
 
 
 def test_home_comes_from_the_given_environment(tmp_path: Path) -> None:
-    from hf_lsp.token import token_file_path
+    from hf_lsp.config.api_token import token_file_path
 
     assert token_file_path({"HOME": str(tmp_path)}) == tmp_path / ".cache/huggingface/token"
     assert token_file_path({"HOME": str(tmp_path), "HF_HOME": "~/hf"}) == tmp_path / "hf/token"

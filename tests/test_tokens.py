@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hf_lsp.engine.prompts import TEMPLATES
-from hf_lsp.engine.tokens import Counters, Estimate, TokenizerCounter, fit, plan
+from hf_lsp.generation.fim_templates import TEMPLATES
+from hf_lsp.language.token_count import Counters, Estimate, TokenizerCounter, fit, plan
 
 CODE = "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(40))
 
@@ -153,7 +153,7 @@ def test_a_failed_download_keeps_the_estimate_and_is_tried_once(
 
     to = tmp_path / "tokenizer.json"
     counters = Counters(fetch=fetch)
-    with caplog.at_level(logging.WARNING, logger="hf_lsp.engine.tokens"):
+    with caplog.at_level(logging.WARNING, logger="hf_lsp.language.token_count"):
         counters.get(str(to), "m", False, 3.2, url="https://example.com/t")
         wait_until(lambda: bool(caplog.records))
         for _ in range(3):

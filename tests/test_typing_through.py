@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hf_lsp.engine.document import Document
-from hf_lsp.engine.typing_through import remainders, snapshot
+from hf_lsp.completion.typing_through import remainders, snapshot
+from hf_lsp.language.document import Document
 
 TEXT = "def add(a, b):\n    \n\nprint(1)\n"
 SUGGESTION = "return a + b"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from hf_lsp.engine.action_service import unit_for
-from hf_lsp.engine.actions import DOCSTRING, GENERATE, Region, plan
-from hf_lsp.engine.document import split_lines
-from hf_lsp.engine.generation import GenerationRequest
-from hf_lsp.engine.units import Unit, nearby
-from hf_lsp.settings import Settings
+from hf_lsp.actions.catalog import DOCSTRING, GENERATE, Region, plan
+from hf_lsp.actions.service import unit_for
+from hf_lsp.config.settings import Settings
+from hf_lsp.generation.contract import GenerationRequest
+from hf_lsp.generation.units import Unit, nearby
+from hf_lsp.language.document import split_lines
 
 CPP_CLASS = """#include <list>
 

@@ -11,10 +11,10 @@ from hf_server import FakeInferenceServer, FakeModel, Fault
 
 from hf_lsp.backends import make_backend
 from hf_lsp.backends.http import HttpBackend, provider_of
-from hf_lsp.engine.generation import GenerationRequest, Usage
-from hf_lsp.engine.usage import Meter, spend
+from hf_lsp.config.settings import parse_settings
 from hf_lsp.errors import BadRequestError
-from hf_lsp.settings import parse_settings
+from hf_lsp.generation.contract import GenerationRequest, Usage
+from hf_lsp.generation.usage import Meter, spend
 
 MODELS = {"tgi": "bigcode/starcoder2-3b", "openai": "bigcode/starcoder2-3b",
           "ollama": "starcoder2:3b", "llamacpp": "model.gguf"}
@@ -153,7 +153,7 @@ def test_spend_line_and_provider() -> None:
 async def test_prices_are_read_without_a_local_key(backend: str, sent: bool) -> None:
     import httpx
 
-    from hf_lsp.configuration import Configuration
+    from hf_lsp.config.layered import Configuration
 
     seen: list[httpx.Request] = []
     listing = {"object": "list", "data": [{"id": "a/coder", "providers": [

@@ -12,8 +12,8 @@ from hf_lsp.backends import make_backend
 from hf_lsp.backends.chat import chat_settings
 from hf_lsp.backends.http import HttpBackend
 from hf_lsp.backends.tgi import TgiBackend
-from hf_lsp.engine.generation import GenerationRequest
-from hf_lsp.settings import parse_settings
+from hf_lsp.config.settings import parse_settings
+from hf_lsp.generation.contract import GenerationRequest
 
 MODELS = {"tgi": "bigcode/starcoder2-3b", "openai": "bigcode/starcoder2-3b",
           "ollama": "starcoder2:3b", "llamacpp": "starcoder2-3b"}

@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from hf_lsp.engine.functions import PYTHON_LIKE, Function, find_function, indent_of, line_text
-from hf_lsp.settings import ActionPrompt, Settings
+from hf_lsp.config.settings import ActionPrompt, Settings
+from hf_lsp.language.functions import PYTHON_LIKE, Function, find_function, indent_of, line_text
 
 GENERATE = "generate"
 IMPLEMENT = "implement"

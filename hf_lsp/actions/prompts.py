@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from hf_lsp.engine.actions import (
+from hf_lsp.actions.catalog import (
     CUSTOM,
     DOCSTRING,
     EXPLAIN,
@@ -16,7 +16,7 @@ from hf_lsp.engine.actions import (
     Plan,
     comment_marker,
 )
-from hf_lsp.engine.functions import PYTHON_LIKE
+from hf_lsp.language.functions import PYTHON_LIKE
 
 _INSTRUCT = re.compile(r"instruct|chat|-it\b|-it[-_.]|[-_]it$|assistant", re.I)
 CONTEXT_LINES_BEFORE = 60

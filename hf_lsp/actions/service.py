@@ -2,7 +2,7 @@
 
 The generation is cached, continued past a per-request cap, and streamed for progress.
 
-It knows no LSP: the handler hands it a :class:`~hf_lsp.engine.actions.Plan`, the completion
+It knows no LSP: the handler hands it a :class:`~hf_lsp.actions.catalog.Plan`, the completion
 engine for fill-in-the-middle prompts and, for chat prompts, an engine whose backend speaks
 ``/v1/chat/completions``. Backend errors are raised as :class:`~hf_lsp.errors.HfLspError`.
 """
@@ -15,17 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hf_lsp.engine.action_output import edit_text, explanation
-from hf_lsp.engine.action_prompts import chat_messages, choose_mode, fim_parts
-from hf_lsp.engine.actions import CUSTOM, DOCSTRING, EXPLAIN, Plan
-from hf_lsp.engine.chat_fim import completion_route
-from hf_lsp.engine.completion import CompletionEngine
-from hf_lsp.engine.context import path_header
-from hf_lsp.engine.generation import Generation, GenerationRequest
-from hf_lsp.engine.postprocess import without
-from hf_lsp.engine.prompts import COMMON_SPECIAL
-from hf_lsp.engine.units import Unit, nearby
-from hf_lsp.settings import SECTION, Settings
+from hf_lsp.actions.catalog import CUSTOM, DOCSTRING, EXPLAIN, Plan
+from hf_lsp.actions.output import edit_text, explanation
+from hf_lsp.actions.prompts import chat_messages, choose_mode, fim_parts
+from hf_lsp.completion.chat_fim import completion_route
+from hf_lsp.completion.service import CompletionEngine
+from hf_lsp.config.settings import SECTION, Settings
+from hf_lsp.generation.contract import Generation, GenerationRequest
+from hf_lsp.generation.fim_templates import COMMON_SPECIAL
+from hf_lsp.generation.units import Unit, nearby
+from hf_lsp.language.context import path_header
+from hf_lsp.language.postprocess import without
 
 log = logging.getLogger(__name__)
 

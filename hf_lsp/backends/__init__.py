@@ -13,11 +13,11 @@ from hf_lsp.backends.llamacpp import LlamaCppBackend
 from hf_lsp.backends.ollama import OllamaBackend
 from hf_lsp.backends.openai import OpenAIBackend
 from hf_lsp.backends.tgi import TgiBackend
-from hf_lsp.engine.chat_fim import completion_route
-from hf_lsp.engine.generation import Backend, Exchange
-from hf_lsp.engine.usage import Meter
-from hf_lsp.models import priced_router
-from hf_lsp.settings import Settings, hub_endpoint
+from hf_lsp.cli.models import priced_router
+from hf_lsp.completion.chat_fim import completion_route
+from hf_lsp.config.settings import Settings, hub_endpoint
+from hf_lsp.generation.contract import Backend, Exchange
+from hf_lsp.generation.usage import Meter
 
 __all__ = ["ADAPTERS", "Connection", "make_backend"]
 
@@ -85,6 +85,6 @@ def mapping_path(settings: Settings) -> Path | None:
         return None
     if settings.cache.path:
         return Path(settings.cache.path).expanduser().parent / "provider-mapping.json"
-    from hf_lsp.engine.persistent import default_path
+    from hf_lsp.generation.disk_cache import default_path
 
     return default_path().parent / "provider-mapping.json"

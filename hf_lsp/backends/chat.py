@@ -19,10 +19,10 @@ import httpx
 
 from hf_lsp.backends.http import Connection
 from hf_lsp.backends.openai import OpenAIBackend, base_url, openai_parameters, parse_completion
-from hf_lsp.engine.generation import Generation, GenerationRequest
-from hf_lsp.engine.usage import Meter
+from hf_lsp.config.settings import Fim, Settings
 from hf_lsp.errors import MalformedResponseError
-from hf_lsp.settings import Fim, Settings
+from hf_lsp.generation.contract import Generation, GenerationRequest
+from hf_lsp.generation.usage import Meter
 
 ROUTER_CHAT_URL = "https://router.huggingface.co/v1"
 
@@ -94,7 +94,7 @@ def make_chat_backend(
     meter: Meter | None = None,
 ) -> ChatBackend:
     """A chat backend for ``chat_settings(...)``, with its own HTTP client."""
-    from hf_lsp.models import priced_router
+    from hf_lsp.cli.models import priced_router
 
     connection = Connection.reaching(
         settings.endpoint(), settings.network, token=token, timeout=settings.request_timeout

@@ -1,8 +1,8 @@
 """Inline completion through ``/v1/chat/completions``, for models served only as chat.
 
 The request's prefix and suffix become a chat prompt with the hole marked
-(:func:`hf_lsp.engine.chat_fim.fim_messages`); each answer is cleaned to the missing code
-(:func:`~hf_lsp.engine.chat_fim.clean_fim_answer`) before the engine post-processes it as any
+(:func:`hf_lsp.completion.chat_fim.fim_messages`); each answer is cleaned to the missing code
+(:func:`~hf_lsp.completion.chat_fim.clean_fim_answer`) before the engine post-processes it as any
 completion. The answer is read whole: the cleaning needs all of it (a fence or an echo is
 only known at its end), so a "stream" is that answer in one chunk.
 """
@@ -18,10 +18,10 @@ import httpx
 
 from hf_lsp.backends.http import Connection, HttpBackend, error_text, url_path
 from hf_lsp.backends.openai import base_url, openai_parameters, parse_completion
-from hf_lsp.engine.chat_fim import HEADROOM, clean_fim_answer, fim_messages
-from hf_lsp.engine.generation import Chunk, Exchange, Generation, GenerationRequest, Limits
-from hf_lsp.engine.usage import Meter
+from hf_lsp.completion.chat_fim import HEADROOM, clean_fim_answer, fim_messages
 from hf_lsp.errors import MalformedResponseError
+from hf_lsp.generation.contract import Chunk, Exchange, Generation, GenerationRequest, Limits
+from hf_lsp.generation.usage import Meter
 
 CHAT_ROUTE = "/v1/chat/completions"
 # a stop sequence is sent only when it is a special token: "\n" or a user's "\n\n" would end

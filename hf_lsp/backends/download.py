@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 
 from hf_lsp.backends.http import USER_AGENT, Connection, tls
-from hf_lsp.settings import Network
+from hf_lsp.config.settings import Network
 
 MAX_BYTES = 64 * 1024 * 1024  # a tokenizer.json is a few MB; anything this big is not one
 TIMEOUT = 60.0

@@ -21,15 +21,7 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from hf_lsp import __version__
-from hf_lsp.engine.generation import (
-    Chunk,
-    Exchange,
-    Generation,
-    GenerationRequest,
-    Limits,
-    Usage,
-)
-from hf_lsp.engine.usage import Meter
+from hf_lsp.config.settings import Network
 from hf_lsp.errors import (
     AuthError,
     BackendError,
@@ -42,8 +34,16 @@ from hf_lsp.errors import (
     ServerError,
     TransportError,
 )
+from hf_lsp.generation.contract import (
+    Chunk,
+    Exchange,
+    Generation,
+    GenerationRequest,
+    Limits,
+    Usage,
+)
+from hf_lsp.generation.usage import Meter
 from hf_lsp.redact import redact
-from hf_lsp.settings import Network
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hf_lsp.backends.http import HttpBackend, error_text, status_error
-from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest, Usage
+from hf_lsp.config.settings import SERVERLESS_MAX_NEW_TOKENS
 from hf_lsp.errors import (
     HttpStatusError,
     MalformedResponseError,
@@ -23,7 +23,7 @@ from hf_lsp.errors import (
     ServerError,
     UnusedParametersError,
 )
-from hf_lsp.settings import SERVERLESS_MAX_NEW_TOKENS
+from hf_lsp.generation.contract import Chunk, Generation, GenerationRequest, Usage
 
 _UNUSED = re.compile(r"model_kwargs`? are not used by the model: (\[[^\]]*\])")
 

@@ -29,8 +29,8 @@ from hf_lsp.backends.http import (
     status_error,
     translate,
 )
+from hf_lsp.config.settings import Network
 from hf_lsp.errors import MalformedResponseError, TransportError
-from hf_lsp.settings import Network
 
 log = logging.getLogger(__name__)
 

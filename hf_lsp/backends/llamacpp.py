@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from hf_lsp.backends.http import HttpBackend, error_text, status_error, url_path
-from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest, Usage
 from hf_lsp.errors import BadRequestError, HttpStatusError, MalformedResponseError, ServerError
+from hf_lsp.generation.contract import Chunk, Generation, GenerationRequest, Usage
 
 _FINISH = {"limit": "length", "eos": "eos_token", "word": "stop_sequence"}
 

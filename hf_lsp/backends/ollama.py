@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from hf_lsp.backends.http import HttpBackend, error_text, status_error
-from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest, Usage
 from hf_lsp.errors import (
     BadRequestError,
     HttpStatusError,
     MalformedResponseError,
     ModelNotFoundError,
 )
+from hf_lsp.generation.contract import Chunk, Generation, GenerationRequest, Usage
 
 log = logging.getLogger(__name__)
 

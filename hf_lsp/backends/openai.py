@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from hf_lsp.backends.http import HttpBackend, error_text
-from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest, Usage
 from hf_lsp.errors import BadRequestError, MalformedResponseError
+from hf_lsp.generation.contract import Chunk, Generation, GenerationRequest, Usage
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from hf_lsp.config.api_token import token_file_path
 from hf_lsp.errors import (
     AuthError,
     BackendError,
@@ -33,7 +34,6 @@ from hf_lsp.errors import (
     ServerError,
     TokenMissingError,
 )
-from hf_lsp.token import token_file_path
 
 log = logging.getLogger(__name__)
 

@@ -47,12 +47,12 @@ from hf_lsp.backends.providers import (
     token_missing,
 )
 from hf_lsp.backends.suggest import read_offers, suggested, with_suggestions
-from hf_lsp.engine.generation import Chunk, Exchange, Generation, GenerationRequest, Limits
-from hf_lsp.engine.usage import Meter
+from hf_lsp.cli.models import Offer
+from hf_lsp.config.api_token import resolve_token
+from hf_lsp.config.settings import Network
 from hf_lsp.errors import BackendError, HttpStatusError, ModelLoadingError
-from hf_lsp.models import Offer
-from hf_lsp.settings import Network
-from hf_lsp.token import resolve_token
+from hf_lsp.generation.contract import Chunk, Exchange, Generation, GenerationRequest, Limits
+from hf_lsp.generation.usage import Meter
 
 log = logging.getLogger(__name__)
 

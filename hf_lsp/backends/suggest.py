@@ -16,9 +16,9 @@ import httpx
 
 from hf_lsp.backends.listing import Listing
 from hf_lsp.backends.providers import MODELS_HINT
+from hf_lsp.cli.models import Offer, offers
+from hf_lsp.config.settings import Network
 from hf_lsp.errors import BackendError
-from hf_lsp.models import Offer, offers
-from hf_lsp.settings import Network
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from hf_lsp.backends.http import HttpBackend, json_or_none, status_error, url_path
 from hf_lsp.backends.huggingface import parse_response, tgi_event
-from hf_lsp.engine.generation import Chunk, Generation, GenerationRequest, Limits
 from hf_lsp.errors import HttpStatusError, RateLimitedError
+from hf_lsp.generation.contract import Chunk, Generation, GenerationRequest, Limits
 
 log = logging.getLogger(__name__)
 

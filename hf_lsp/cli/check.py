@@ -6,9 +6,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from hf_lsp.configuration import Configuration
-from hf_lsp.engine.chat_fim import completion_route
-from hf_lsp.engine.generation import GenerationRequest
+from hf_lsp.completion.chat_fim import completion_route
+from hf_lsp.config.layered import Configuration
+from hf_lsp.config.settings import Settings
 from hf_lsp.errors import (
     AuthError,
     BackendTimeoutError,
@@ -23,8 +23,8 @@ from hf_lsp.errors import (
     TokenMissingError,
     TransportError,
 )
+from hf_lsp.generation.contract import GenerationRequest
 from hf_lsp.redact import redact
-from hf_lsp.settings import Settings
 
 PREFIX = "def fibonacci(n):\n    "
 SUFFIX = "\n"
@@ -90,7 +90,7 @@ def diagnose(exc: HfLspError, settings: Settings, token_source: str) -> str:
 
 async def run_check(settings: Settings) -> int:
     """Print the set-up, one exchange and a verdict; 0 only when text came back."""
-    from hf_lsp.cli import show_exchange
+    from hf_lsp.cli.main import show_exchange
 
     def exchange(url: str, body: Mapping[str, Any], status: int, raw: str) -> None:
         show_exchange(url, body, status, raw, token=config.token is not None)

@@ -13,17 +13,17 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from hf_lsp import __version__, logs
-from hf_lsp.configuration import Configuration, section_of
-from hf_lsp.engine.context import language_from_path
-from hf_lsp.engine.document import Document
+from hf_lsp.config.layered import Configuration, section_of
+from hf_lsp.config.settings import Settings, merge, parse_settings
 from hf_lsp.errors import SettingsError
+from hf_lsp.language.context import language_from_path
+from hf_lsp.language.document import Document
 from hf_lsp.redact import MASK, redact, scan_for_tokens
-from hf_lsp.settings import Settings, merge, parse_settings
 
 if TYPE_CHECKING:
     import argparse
 
-log = logging.getLogger("hf_lsp.cli")
+log = logging.getLogger("hf_lsp.cli.main")
 # what build_parser().parse_args(ARGS) gives for each of these: editors start the server so,
 # and argparse costs ~5 ms of start-up (a test checks that the two agree)
 SERVE_STDIO = {(): {"stdio": False}, ("--stdio",): {"stdio": True}}
@@ -125,10 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hf-lsp: {exc}", file=sys.stderr)
         return 2
     if args.command == "check":
-        from hf_lsp.check import run_check
+        from hf_lsp.cli.check import run_check
 
         return asyncio.run(run_check(settings))
-    from hf_lsp.models import run_models
+    from hf_lsp.cli.models import run_models
 
     return asyncio.run(run_models(
         settings, router=args.router_url, hub=args.hub_url, route=args.route,
@@ -145,14 +145,14 @@ def serve_stdio_args(arguments: tuple[str, ...]) -> SimpleNamespace | None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from hf_lsp.server import create_server
+    from hf_lsp.lsp.server import create_server
 
     server = create_server()
     if args.tcp:
         log.info("serving on %s:%d", args.host, args.port)
         server.start_tcp(args.host, args.port)
     else:
-        from hf_lsp.framing import Resync
+        from hf_lsp.lsp.framing import Resync
 
         server.start_io(Resync(sys.stdin.buffer))  # type: ignore[arg-type]
     return 0

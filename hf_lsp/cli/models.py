@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from hf_lsp.engine.prompts import family_of
-from hf_lsp.settings import ROUTER_URL, Settings, hub_endpoint, is_legacy
+from hf_lsp.config.settings import ROUTER_URL, Settings, hub_endpoint, is_legacy
+from hf_lsp.generation.fim_templates import family_of
 
 DEFAULT_ROUTER = ROUTER_URL
 
@@ -242,9 +242,9 @@ async def run_models(
     import sys
 
     from hf_lsp.backends.listing import Listing
+    from hf_lsp.config.api_token import resolve_token
     from hf_lsp.errors import BackendError
     from hf_lsp.redact import redact
-    from hf_lsp.token import resolve_token
 
     configured = router_base(settings)
     router = (router or configured or DEFAULT_ROUTER).rstrip("/")

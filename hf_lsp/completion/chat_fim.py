@@ -15,12 +15,12 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from hf_lsp.engine.action_output import extract_code
-from hf_lsp.engine.action_prompts import looks_instruct
-from hf_lsp.engine.prompts import COMMON_SPECIAL, TEMPLATES
+from hf_lsp.actions.output import extract_code
+from hf_lsp.actions.prompts import looks_instruct
+from hf_lsp.generation.fim_templates import COMMON_SPECIAL, TEMPLATES
 
 if TYPE_CHECKING:
-    from hf_lsp.settings import Settings
+    from hf_lsp.config.settings import Settings
 
 HOLE = "<FILL_HERE>"
 

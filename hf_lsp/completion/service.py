@@ -21,26 +21,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hf_lsp.engine.cache import CompletionCache
-from hf_lsp.engine.chat_fim import (
+from hf_lsp.completion.chat_fim import (
     HEADROOM,
     ROLE_TOKENS,
     completion_route,
     messages_prompt,
     prompt_overhead,
 )
-from hf_lsp.engine.context import Spot, Window, language_from_path, path_header, window
-from hf_lsp.engine.crossfile import CrossFile
-from hf_lsp.engine.debounce import Rhythm
-from hf_lsp.engine.document import Document
-from hf_lsp.engine.generation import Backend, Generation, GenerationRequest, Limits
-from hf_lsp.engine.limits import Bursts, HeldBack, RateLimiter, time_limit
-from hf_lsp.engine.persistent import PersistentCache, default_path
-from hf_lsp.engine.postprocess import Cleanup, clean, clean_with_range
-from hf_lsp.engine.prompts import COMMON_SPECIAL, FimTemplate, custom_template, template_for
-from hf_lsp.engine.tokens import Counters, fit, plan
-from hf_lsp.engine.typing_through import Shown, remainders, rest_after, snapshot, typed_since
-from hf_lsp.engine.units import Unit
+from hf_lsp.completion.debounce import Rhythm
+from hf_lsp.completion.typing_through import Shown, remainders, rest_after, snapshot, typed_since
+from hf_lsp.config.settings import Settings
 from hf_lsp.errors import (
     AuthError,
     BackendError,
@@ -53,7 +43,22 @@ from hf_lsp.errors import (
     TransportError,
     UnusedParametersError,
 )
-from hf_lsp.settings import Settings
+from hf_lsp.generation.cache import CompletionCache
+from hf_lsp.generation.contract import Backend, Generation, GenerationRequest, Limits
+from hf_lsp.generation.disk_cache import PersistentCache, default_path
+from hf_lsp.generation.fim_templates import (
+    COMMON_SPECIAL,
+    FimTemplate,
+    custom_template,
+    template_for,
+)
+from hf_lsp.generation.rate_limits import Bursts, HeldBack, RateLimiter, time_limit
+from hf_lsp.generation.units import Unit
+from hf_lsp.language.context import Spot, Window, language_from_path, path_header, window
+from hf_lsp.language.crossfile import CrossFile
+from hf_lsp.language.document import Document
+from hf_lsp.language.postprocess import Cleanup, clean, clean_with_range
+from hf_lsp.language.token_count import Counters, fit, plan
 
 log = logging.getLogger(__name__)
 

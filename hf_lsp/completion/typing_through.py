@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hf_lsp.engine.document import Document
+from hf_lsp.language.document import Document
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from hf_lsp.engine.completion import CompletionEngine
-from hf_lsp.engine.generation import Backend, Exchange, Generation, GenerationRequest
-from hf_lsp.engine.tokens import Fetch
-from hf_lsp.engine.usage import Meter
-from hf_lsp.errors import SettingsError
-from hf_lsp.redact import scan_for_tokens
-from hf_lsp.settings import (
+from hf_lsp.completion.service import CompletionEngine
+from hf_lsp.config.api_token import resolve_token
+from hf_lsp.config.settings import (
     ROUTER_URL,
     SECTION,
     Network,
@@ -36,7 +32,11 @@ from hf_lsp.settings import (
     unknown_keys,
     wire_name,
 )
-from hf_lsp.token import resolve_token
+from hf_lsp.errors import SettingsError
+from hf_lsp.generation.contract import Backend, Exchange, Generation, GenerationRequest
+from hf_lsp.generation.usage import Meter
+from hf_lsp.language.token_count import Fetch
+from hf_lsp.redact import scan_for_tokens
 
 if TYPE_CHECKING:
     import httpx  # only for annotations: httpx loads with the first backend
@@ -321,8 +321,8 @@ class Configuration:
 
     async def _read_prices(self, router: str) -> None:
         from hf_lsp.backends.listing import Listing
+        from hf_lsp.cli.models import router_facts
         from hf_lsp.errors import HfLspError
-        from hf_lsp.models import router_facts
 
         # the listing needs no token: send the Hugging Face one only, never a local server's key
         token = self.token if self.settings.backend == "huggingface" else None

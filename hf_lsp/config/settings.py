@@ -868,7 +868,7 @@ def parse_settings(data: Any) -> Settings:
         if any(t is not None for t in custom) and not all(isinstance(t, str) and t for t in custom):
             lines.append(f"{SECTION}.fim: a custom template needs all of prefix, suffix and middle")
         elif all(isinstance(t, str) and t for t in custom):
-            from hf_lsp.engine.prompts import misordered
+            from hf_lsp.generation.fim_templates import misordered
 
             wrong = misordered(*(str(t) for t in custom))
             if wrong:

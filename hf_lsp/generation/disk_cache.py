@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hf_lsp.engine.generation import Generation
+from hf_lsp.generation.contract import Generation
 
 if TYPE_CHECKING:
     import sqlite3  # imported where used: sqlite3 and hashlib cost ~5 ms of start-up, and the

@@ -1,8 +1,8 @@
 """Whether a long generation has written a whole unit of code, and what to keep when it has not.
 
 A code action's answer may need several requests (the serverless API's 250 tokens each);
-:class:`Unit` tells :meth:`~hf_lsp.engine.completion.CompletionEngine.generate_long` when
-to stop asking. With a tree-sitter grammar (:mod:`hf_lsp.engine.syntax`) the answer is
+:class:`Unit` tells :meth:`~hf_lsp.completion.service.CompletionEngine.generate_long` when
+to stop asking. With a tree-sitter grammar (:mod:`hf_lsp.language.syntax`) the answer is
 complete when the scope the answer was written in has closed (``}`` written, or a line back
 at a lower indentation in Python), or, where the answer is new code (inserted below a
 comment), once it holds a whole multi-line definition; what follows that is cut off. A
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hf_lsp.engine import syntax
+from hf_lsp.language import syntax
 
 if TYPE_CHECKING:
     from tree_sitter import Node

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hf_lsp.engine.generation import Usage
+from hf_lsp.generation.contract import Usage
 
 Price = tuple[float, float]  # USD per million tokens: input, output
 

@@ -6,9 +6,9 @@ import enum
 import re
 from dataclasses import dataclass
 
-from hf_lsp.engine import syntax
-from hf_lsp.engine.document import Document
-from hf_lsp.settings import Context as ContextSettings
+from hf_lsp.config.settings import Context as ContextSettings
+from hf_lsp.language import syntax
+from hf_lsp.language.document import Document
 
 
 class Spot(enum.Enum):

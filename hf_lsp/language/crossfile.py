@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hf_lsp.engine.document import Document
+from hf_lsp.language.document import Document
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

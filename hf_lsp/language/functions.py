@@ -1,6 +1,6 @@
 """The function around a line, for the code actions: from the syntax tree, else from patterns.
 
-With a tree-sitter grammar (:mod:`hf_lsp.engine.syntax`) the answer is the innermost
+With a tree-sitter grammar (:mod:`hf_lsp.language.syntax`) the answer is the innermost
 function-like definition node around the line, so arrow functions, methods, signatures that
 span lines and decorated definitions are found, and ``if (x) {`` or a test framework's
 anonymous callback are not taken for functions. A language without a grammar, or a line in a
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hf_lsp.engine import syntax
+from hf_lsp.language import syntax
 
 if TYPE_CHECKING:
     from tree_sitter import Node

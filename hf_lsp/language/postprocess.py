@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from hf_lsp.engine import syntax
+from hf_lsp.language import syntax
 
 _CLOSERS = set(")]}>\"'`;:,")
 

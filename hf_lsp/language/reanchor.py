@@ -18,7 +18,7 @@ DIFF_LIMIT = 4000  # lines of changed middle above which no full diff is run
 def reanchor(old: Sequence[str], new: Sequence[str], guard: tuple[int, int]) -> int | None:
     """How many lines ``old[first..last]`` moved by in ``new``; ``None`` if any of them changed.
 
-    Lines keep their endings (as :class:`~hf_lsp.engine.document.Document` stores them), so a
+    Lines keep their endings (as :class:`~hf_lsp.language.document.Document` stores them), so a
     line joined with the next one counts as changed. Linear in the common case: the common
     head and tail of the two texts, then lines that occur once in each (a function's
     signature usually does); a line diff only of the changed middle, when it is small.

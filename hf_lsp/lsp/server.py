@@ -15,10 +15,10 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 from hf_lsp import __version__
-from hf_lsp.configuration import Configuration
-from hf_lsp.engine.document import DocumentStore
+from hf_lsp.config.layered import Configuration
+from hf_lsp.config.settings import Settings
+from hf_lsp.language.document import DocumentStore
 from hf_lsp.logs import EditorLogHandler
-from hf_lsp.settings import Settings
 
 if TYPE_CHECKING:
     import httpx  # only for annotations: httpx loads with the first backend
@@ -74,7 +74,7 @@ class HfLspProtocol(LanguageServerProtocol):
                 self._send_response(data["id"], None, exc.to_response_error())
             raise
 
-    # Document sync: hf-lsp keeps its own documents (hf_lsp.engine.document). pygls's built-in
+    # Document sync: hf-lsp keeps its own documents (hf_lsp.language.document). pygls's built-in
     # handlers would keep a second copy, re-joined on every keystroke, and its position codec
     # rewrites the change's range in place before our handler sees it: a character past the
     # end of the last line becomes one before its end, and lines are split where
@@ -145,7 +145,7 @@ class HfLanguageServer(LanguageServer):
 
         from pygls.io_ import run_async
 
-        from hf_lsp.framing import AsyncResync
+        from hf_lsp.lsp.framing import AsyncResync
 
         self._stop_event = stop = Event()
 
@@ -194,7 +194,7 @@ def create_server(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> HfLanguageServer:
     """A fully wired server. ``settings`` replaces the defaults, ``transport`` the network."""
-    from hf_lsp.handlers import register_all
+    from hf_lsp.lsp.features import register_all
 
     server = HfLanguageServer(settings, transport)
     register_all(server)

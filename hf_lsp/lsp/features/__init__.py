@@ -5,18 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hf_lsp.server import HfLanguageServer
+    from hf_lsp.lsp.server import HfLanguageServer
 
 
 def register_all(server: HfLanguageServer) -> None:
-    from hf_lsp.handlers import (
-        actions,
-        completion,
-        configuration,
-        documents,
-        lifecycle,
-        llm_ls,
-    )
+    from hf_lsp.lsp.features import actions, completion, configuration, documents, lifecycle, llm_ls
 
     lifecycle.register(server)
     configuration.register(server)

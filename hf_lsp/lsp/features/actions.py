@@ -22,16 +22,25 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from hf_lsp.engine import action_service
-from hf_lsp.engine.actions import CUSTOM, FIX, Diagnostic, NotApplicable, Plan, Region, offers, plan
-from hf_lsp.engine.context import language_from_path
-from hf_lsp.engine.document import Document
-from hf_lsp.engine.reanchor import reanchor
+import hf_lsp.actions.service as action_service
+from hf_lsp.actions.catalog import (
+    CUSTOM,
+    FIX,
+    Diagnostic,
+    NotApplicable,
+    Plan,
+    Region,
+    offers,
+    plan,
+)
 from hf_lsp.errors import HfLspError
-from hf_lsp.handlers.completion import workspace_path
+from hf_lsp.language.context import language_from_path
+from hf_lsp.language.document import Document
+from hf_lsp.language.reanchor import reanchor
+from hf_lsp.lsp.features.completion import workspace_path
 
 if TYPE_CHECKING:
-    from hf_lsp.server import HfLanguageServer
+    from hf_lsp.lsp.server import HfLanguageServer
 
 log = logging.getLogger(__name__)
 

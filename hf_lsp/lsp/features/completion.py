@@ -9,10 +9,10 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 
-from hf_lsp.engine.completion import Outcome
+from hf_lsp.completion.service import Outcome
 
 if TYPE_CHECKING:
-    from hf_lsp.server import HfLanguageServer
+    from hf_lsp.lsp.server import HfLanguageServer
 
 log = logging.getLogger(__name__)
 

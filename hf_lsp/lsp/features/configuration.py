@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from hf_lsp.settings import SECTION
+from hf_lsp.config.settings import SECTION
 
 if TYPE_CHECKING:
-    from hf_lsp.server import HfLanguageServer
+    from hf_lsp.lsp.server import HfLanguageServer
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 if TYPE_CHECKING:
-    from hf_lsp.server import HfLanguageServer
+    from hf_lsp.lsp.server import HfLanguageServer
 
 
 def register(server: HfLanguageServer) -> None:

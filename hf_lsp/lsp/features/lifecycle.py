@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 if TYPE_CHECKING:
-    from hf_lsp.server import HfLanguageServer
+    from hf_lsp.lsp.server import HfLanguageServer
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def register(server: HfLanguageServer) -> None:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: HfLanguageServer, params: types.InitializedParams) -> None:
-        from hf_lsp.handlers.configuration import pull
+        from hf_lsp.lsp.features.configuration import pull
 
         if ls.initial_settings is not None:  # the pull overrides them: it comes after them
             await asyncio.wait({ls.initial_settings})

@@ -13,10 +13,10 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from hf_lsp.settings import BACKENDS
+from hf_lsp.config.settings import BACKENDS
 
 if TYPE_CHECKING:
-    from hf_lsp.server import HfLanguageServer
+    from hf_lsp.lsp.server import HfLanguageServer
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def register(server: HfLanguageServer) -> None:
         if doc is None:
             log.warning("llm-ls/getCompletions for %s, which is not open", document.get("uri"))
             return {"request_id": request_id, "completions": []}
-        from hf_lsp.handlers.completion import workspace_name, workspace_path
+        from hf_lsp.lsp.features.completion import workspace_name, workspace_path
 
         line, index = doc.clamp(
             int(position.get("line", 0)), int(position.get("character", 0)), ls.position_encoding

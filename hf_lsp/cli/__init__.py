@@ -1,0 +1,1 @@
+"""The ``hf-lsp`` command: ``serve`` (default), ``complete``, ``check``, ``models``."""

@@ -1,0 +1,1 @@
+"""Inline completion: the service, chat fill-in-the-middle, debounce, typing-through."""

@@ -1,0 +1,1 @@
+"""Generating text: the request and answer contract, the call policy, caches, limits, usage."""

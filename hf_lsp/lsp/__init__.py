@@ -1,0 +1,1 @@
+"""The language server: pygls server, framing, and one module per LSP feature in ``features/``."""
