@@ -10,7 +10,7 @@ python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
-# Emacs + Eglot for tests/test_emacs_eglot.py, as Debian ships them (Emacs 28 in bookworm
+# Emacs + Eglot for tests/editors/test_emacs_eglot.py, as Debian ships them (Emacs 28 in bookworm
 # takes Eglot from elpa-eglot; Emacs 29 and later have it built in)
 if command -v apt-get >/dev/null; then
     . scripts/apt.sh

@@ -4,7 +4,7 @@ Every server setting gets an entry whose default is ``null``: the server owns th
 and the extension strips nulls before answering ``workspace/configuration``. The description
 is the model's own, followed by the server's default. The token is left out: the extension
 keeps it in SecretStorage. ``--check`` exits 1 when ``editors/vscode/package.json`` is stale
-(``tests/test_vscode_settings.py`` runs it).
+(``tests/editors/test_vscode_settings.py`` runs it).
 
     python scripts/vscode_settings.py            # rewrite editors/vscode/package.json
     python scripts/vscode_settings.py --check    # compare only

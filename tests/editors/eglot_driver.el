@@ -1,4 +1,4 @@
-;;; eglot_driver.el --- batch Emacs + Eglot for tests/test_emacs_eglot.py  -*- lexical-binding: t; -*-
+;;; eglot_driver.el --- batch Emacs + Eglot for tests/editors/test_emacs_eglot.py  -*- lexical-binding: t; -*-
 
 ;; Run as: emacs --batch -Q -l eglot_driver.el, with these in the environment:
 ;;   HF_LSP_EGLOT_CONFIG  the user's configuration (editors/emacs/hf-lsp-eglot.el)

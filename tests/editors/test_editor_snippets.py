@@ -17,7 +17,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-EDITORS = Path(__file__).resolve().parent.parent / "editors"
+EDITORS = Path(__file__).resolve().parents[2] / "editors"
 COMMAND = "hf-lsp"
 
 

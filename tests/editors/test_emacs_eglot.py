@@ -1,6 +1,6 @@
 """Emacs + Eglot as Debian ships them, in batch Emacs, against the real hf-lsp.
 
-Each test runs ``emacs --batch -Q -l tests/eglot_driver.el``: the driver loads
+Each test runs ``emacs --batch -Q -l tests/editors/eglot_driver.el``: the driver loads
 editors/emacs/hf-lsp-eglot.el as a user's init file would (plus the loopback ``url``), visits
 a file, runs M-x eglot, then M-x completion-at-point or M-x eglot-code-actions, answering the
 questions Eglot asks as a user would, and writes the buffer text and the prompts as JSON.
@@ -24,7 +24,7 @@ import pytest
 from conftest import TOKEN, clean_env
 from hf_server import FakeInferenceServer, FakeModel
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "editors" / "emacs" / "hf-lsp-eglot.el"
 DRIVER = Path(__file__).resolve().parent / "eglot_driver.el"
 

@@ -1,4 +1,4 @@
-"""tests/serve_fake_hf.py, which the VS Code real-editor test runs: URL, token, record, exit."""
+"""tests/support/serve_fake_hf.py, which the VS Code editor test runs: URL, token, record, exit."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-LAUNCHER = Path(__file__).resolve().parent / "serve_fake_hf.py"
+LAUNCHER = Path(__file__).resolve().parents[1] / "support" / "serve_fake_hf.py"
 TOKEN = "hf_launcherTestToken0123456789abcd"
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "editors" / "vscode" / "package.json"
 DOC = ROOT / "docs" / "configuration.md"
 ROW = re.compile(

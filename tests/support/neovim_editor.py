@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pynvim
 from conftest import clean_env
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "editors" / "neovim"
 T = TypeVar("T")
 

@@ -5,7 +5,8 @@ gets SIGTERM/SIGINT, or ``--lifetime`` seconds pass, so it never outlives the te
 started it. ``--record FILE`` writes the generation requests it saw as JSON on exit, with
 whether each carried the expected token but never the token itself.
 
-    python tests/serve_fake_hf.py --completion 'return a + b' --token hf_xxx --record req.json
+    python tests/support/serve_fake_hf.py --completion 'return a + b' --token hf_xxx \
+        --record req.json
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ function serverPids() {
 async function main() {
   stage('1. the fake Inference API, accepting only our token');
   const fake = start('fake-hf', opt.python, [
-    path.join(repo, 'tests', 'serve_fake_hf.py'),
+    path.join(repo, 'tests', 'support', 'serve_fake_hf.py'),
     '--completion', COMPLETION,
     '--token', TOKEN,
     '--record', path.join(work, 'requests.json'),

@@ -89,7 +89,8 @@ def test_a_plain_serve_command_is_read_without_argparse_as_argparse_reads_it(
 
 def test_start_up_leaves_out_what_only_later_work_needs() -> None:
     code = (
-        "import sys; from hf_lsp.cli import main as cli; from hf_lsp.lsp.server import create_server; "
+        "import sys; from hf_lsp.cli import main as cli; "
+        "from hf_lsp.lsp.server import create_server; "
         "cli.serve_stdio_args(()); create_server(); "
         "print(sorted(m for m in ('argparse', 'sqlite3', 'hashlib', 'tempfile', 'shutil', "
         "'importlib.abc', 'httpx') if m in sys.modules))"

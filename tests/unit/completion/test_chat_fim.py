@@ -21,7 +21,7 @@ from hf_lsp.completion.chat_fim import HOLE, clean_fim_answer, fim_messages
 from hf_lsp.generation.fim_templates import COMMON_SPECIAL, TEMPLATES
 from hf_lsp.language.postprocess import Cleanup, clean
 
-GOLDEN = Path(__file__).parent / "golden" / "chat_fim.json"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "chat_fim.json"
 CASES = json.loads(GOLDEN.read_text(encoding="utf-8"))
 
 

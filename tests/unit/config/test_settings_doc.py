@@ -13,7 +13,7 @@ import pytest
 import hf_lsp.config.settings as model
 from hf_lsp.config.docs import main, render, table
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 DOC = ROOT / "docs" / "configuration.md"
 REGENERATE = "python -m hf_lsp.config.docs > docs/configuration.md"
 

@@ -20,7 +20,7 @@ from hf_lsp.language.postprocess import (
     stop_at_scope_end,
 )
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 STEPS = {
     "drop_repetition": drop_repetition,
     "drop_degenerate": drop_degenerate,
