@@ -129,7 +129,7 @@ async def generate(
     """One action's generation, from the engine's cache when the same request was answered.
 
     Longer than one request may ask for (the serverless API's 250 tokens): continued with
-    :meth:`CompletionEngine.generate_long` until ``unit`` finds the code whole. Otherwise one
+    :meth:`GenerationClient.generate_long` until ``unit`` finds the code whole. Otherwise one
     request, streamed when the settings stream, with ``on_progress`` told the text so far. An
     answer a budget stopped is cut back to its last complete line and not cached.
     """
@@ -140,7 +140,7 @@ async def generate(
 
     async def compute() -> Generation:
         if cap is not None and wanted > cap and n == 1:
-            return await engine.generate_long(request, wanted, on_progress, unit)
+            return await engine.client.generate_long(request, wanted, on_progress, unit)
         if cap is not None and wanted > cap:
             current = request.with_parameters(max_new_tokens=cap)
         else:
@@ -153,7 +153,7 @@ async def generate(
                 on_progress(text)
             return whole is not None and whole(text)  # a stream stops once the code is whole
 
-        generation = await engine._generate(  # a long answer: longGeneration's time in all
+        generation = await engine.client.generate(  # a long answer: longGeneration's time in all
             current, seen, max_wait=RATE_LIMIT_WAIT, invoked=True,
             whole=engine.settings.long_generation.max_total_time,
             budget="the action's maxNewTokens",

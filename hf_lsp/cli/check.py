@@ -128,7 +128,7 @@ async def run_check(settings: Settings) -> int:
         )
         started = time.monotonic()
         try:
-            generation = await engine._generate(request, max_wait=5.0, invoked=True)
+            generation = await engine.client.generate(request, max_wait=5.0, invoked=True)
         except HfLspError as exc:
             print(f"result    FAILED after {time.monotonic() - started:.2f} s: {redact(str(exc))}")
             print(f"diagnosis {diagnose(exc, settings, config.token_source)}")

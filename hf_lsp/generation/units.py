@@ -1,7 +1,7 @@
 """Whether a long generation has written a whole unit of code, and what to keep when it has not.
 
 A code action's answer may need several requests (the serverless API's 250 tokens each);
-:class:`Unit` tells :meth:`~hf_lsp.completion.service.CompletionEngine.generate_long` when
+:class:`Unit` tells :meth:`~hf_lsp.generation.client.GenerationClient.generate_long` when
 to stop asking. With a tree-sitter grammar (:mod:`hf_lsp.language.syntax`) the answer is
 complete when the scope the answer was written in has closed (``}`` written, or a line back
 at a lower indentation in Python), or, where the answer is new code (inserted below a

@@ -265,7 +265,7 @@ async def test_long_generation_continues_past_the_serverless_cap() -> None:
         config = Configuration(parse_settings({"url": hf.api_url, "model": "org/long"}))
         progress: list[int] = []
         try:
-            generation = await config.engine.generate_long(
+            generation = await config.engine.client.generate_long(
                 GenerationRequest("<fim_prefix>x = <fim_suffix><fim_middle>",
                                   {"max_new_tokens": 250, "return_full_text": False},
                                   model="org/long"),

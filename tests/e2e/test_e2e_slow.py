@@ -116,7 +116,7 @@ async def test_a_long_generation_ends_within_its_total_time_however_slow_a_step(
         started = time.monotonic()
         try:
             with pytest.raises(BackendTimeoutError, match="did not answer in time"):
-                await config.engine.generate_long(
+                await config.engine.client.generate_long(
                     GenerationRequest("<fim_prefix>x = <fim_suffix><fim_middle>",
                                       {"max_new_tokens": 250, "return_full_text": False},
                                       model="org/long"),
