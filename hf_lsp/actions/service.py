@@ -23,13 +23,13 @@ from hf_lsp.completion.service import CompletionEngine
 from hf_lsp.config.settings import SECTION, Settings
 from hf_lsp.generation.contract import Generation, GenerationRequest
 from hf_lsp.generation.fim_templates import COMMON_SPECIAL
+from hf_lsp.generation.parameters import sampling_parameters
 from hf_lsp.generation.units import Unit, nearby
 from hf_lsp.language.context import path_header
 from hf_lsp.language.postprocess import without
 
 log = logging.getLogger(__name__)
 
-MAX_STOP_SEQUENCES = 4
 RATE_LIMIT_WAIT = 60.0  # seconds an action may wait for a rate-limit slot (the user asked)
 
 Progress = Callable[[str], None]
@@ -48,27 +48,8 @@ class ActionAnswer:
 
 
 def _parameters(settings: Settings, plan: Plan, stops: tuple[str, ...], n: int) -> dict[str, Any]:
-    p = settings.parameters
-    params: dict[str, Any] = {
-        "max_new_tokens": plan.max_new_tokens,
-        "temperature": p.temperature,
-        "top_p": p.top_p if p.top_p is None or p.top_p < 1.0 else None,
-        "top_k": p.top_k,
-        "repetition_penalty": p.repetition_penalty,
-        "max_time": p.max_time,
-        "return_full_text": False,
-        "num_return_sequences": n,
-        "do_sample": p.do_sample if n == 1 else True,
-        "stop": list(dict.fromkeys(s for s in (*plan.stops, *p.stop, *stops) if s))[
-            :MAX_STOP_SEQUENCES
-        ],
-    }
-    if p.temperature == 0 and n == 1:
-        params["temperature"] = None
-        params["do_sample"] = False
-    if not params["stop"]:
-        del params["stop"]
-    return {k: v for k, v in params.items() if v is not None}
+    return sampling_parameters(settings.parameters, max_new_tokens=plan.max_new_tokens,
+                               stops=(*plan.stops, *settings.parameters.stop, *stops), sequences=n)
 
 
 def build_request(

@@ -24,6 +24,7 @@ from hf_lsp.errors import (
     TransportError,
 )
 from hf_lsp.generation.contract import GenerationRequest
+from hf_lsp.generation.parameters import sampling_parameters
 from hf_lsp.redact import redact
 
 PREFIX = "def fibonacci(n):\n    "
@@ -116,9 +117,8 @@ async def run_check(settings: Settings) -> int:
         template = engine.template()
         request = GenerationRequest(
             prompt=template.render(PREFIX, SUFFIX) if settings.fim.enabled else PREFIX,
-            parameters={"max_new_tokens": 16, "temperature": settings.parameters.temperature,
-                        "top_p": settings.parameters.top_p, "do_sample": True,
-                        "return_full_text": False},
+            parameters=sampling_parameters(settings.parameters, max_new_tokens=16,
+                                           stops=(*settings.parameters.stop, *template.stop)),
             options={"use_cache": False, "wait_for_model": settings.options.wait_for_model},
             model=settings.model,
             prefix=PREFIX,

@@ -42,6 +42,7 @@ from hf_lsp.generation.fim_templates import (
     custom_template,
     template_for,
 )
+from hf_lsp.generation.parameters import sampling_parameters
 from hf_lsp.language.context import Spot, Window, language_from_path, path_header, window
 from hf_lsp.language.crossfile import CrossFile
 from hf_lsp.language.document import Document
@@ -53,7 +54,6 @@ log = logging.getLogger(__name__)
 Alert = Callable[[str, str], None]
 """Called with (cause, message) when the user must act; the engine calls it once per cause."""
 
-MAX_STOP_SEQUENCES = 4  # TGI's default `max_stop_sequences`; the HF API answers 422 above it
 MAX_LOADING_WAIT = 120.0  # seconds: the longest the API's own `max_time` allows
 RETRY_NOW_BELOW = 1.0  # a 429 asking to wait less than this is retried at once
 ISSUED_KEPT = 512  # suggestions remembered for accept/shown tracking
@@ -379,33 +379,15 @@ class CompletionEngine:
     def _parameters(self, win: Window, template: FimTemplate, invoked: bool = False
                     ) -> dict[str, Any]:
         p = self.settings.parameters
-        stops = list(p.stop)
-        if win.single_line:
-            stops.append("\n")  # finish this line only: stop the server there, save the tokens
-        stops.extend(template.stop)
         sequences = p.num_return_sequences
         if invoked:
             sequences = max(sequences, self.settings.suggestions.invoked_count)
-        params: dict[str, Any] = {
-            "max_new_tokens": self.max_new_tokens(win.spot),
-            "temperature": p.temperature,
-            "top_p": p.top_p,
-            "top_k": p.top_k,
-            "repetition_penalty": p.repetition_penalty,
-            "max_time": p.max_time,
-            "return_full_text": p.return_full_text,
-            "num_return_sequences": sequences,
-            "do_sample": p.do_sample or sequences > 1,
-            "stop": list(dict.fromkeys(s for s in stops if s))[:MAX_STOP_SEQUENCES],
-        }
-        if p.temperature == 0 and sequences == 1:  # greedy: TGI rejects a zero temperature
-            params["temperature"] = None
-            params["do_sample"] = False
-        if p.top_p is not None and p.top_p >= 1.0:
-            params["top_p"] = None  # 1.0 means "no nucleus cut"; TGI rejects it
-        for name in self.client.dropped.get(self.settings.model, ()):
-            params.pop(name, None)
-        return {k: v for k, v in params.items() if v is not None}
+        # a single line stops the server at its end: this line only, and the tokens saved
+        stops = [*p.stop, *(["\n"] if win.single_line else []), *template.stop]
+        return sampling_parameters(
+            p, max_new_tokens=self.max_new_tokens(win.spot), stops=stops, sequences=sequences,
+            full_text=p.return_full_text, dropped=self.client.dropped.get(self.settings.model, ()),
+        )
 
     # --- the request --------------------------------------------------------------------
 
