@@ -9,7 +9,6 @@ engine for fill-in-the-middle prompts and, for chat prompts, an engine whose bac
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -21,7 +20,7 @@ from hf_lsp.actions.prompts import chat_messages, choose_mode, fim_parts
 from hf_lsp.completion.chat_fim import completion_route
 from hf_lsp.completion.service import CompletionEngine
 from hf_lsp.config.settings import SECTION, Settings
-from hf_lsp.generation.contract import Generation, GenerationRequest
+from hf_lsp.generation.contract import Generation, GenerationRequest, chat_prompt
 from hf_lsp.generation.fim_templates import COMMON_SPECIAL
 from hf_lsp.generation.parameters import sampling_parameters
 from hf_lsp.generation.units import Unit, nearby
@@ -67,7 +66,7 @@ def build_request(
     if mode == "chat":
         messages = chat_messages(plan, file)
         return GenerationRequest(
-            prompt=json.dumps(messages, ensure_ascii=False),
+            prompt=chat_prompt(messages),
             parameters=_parameters(settings, plan, (), n),
             options={},
             model=model,

@@ -1,16 +1,16 @@
 """OpenAI-compatible ``/v1/chat/completions`` as a backend, for code actions on instruction models.
 
 The engine's requests carry a prompt string; a chat request carries its messages as JSON in
-that string (:func:`chat_prompt`), so the engine's cache, retry policy, rate limiter and
-streaming serve chat unchanged. Every backend hf-lsp speaks has this route (TGI, vLLM,
-llama.cpp's server, Ollama's ``/v1``), and Hugging Face's router serves it at
-``https://router.huggingface.co/v1``.
+that string (:func:`~hf_lsp.generation.contract.chat_prompt`), so the engine's cache, retry
+policy, rate limiter and streaming serve chat unchanged. Every backend hf-lsp speaks has this
+route (TGI, vLLM, llama.cpp's server, Ollama's ``/v1``), and Hugging Face's router serves it
+at ``https://router.huggingface.co/v1``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,11 +25,6 @@ from hf_lsp.generation.contract import Generation, GenerationRequest
 from hf_lsp.generation.usage import Meter
 
 ROUTER_CHAT_URL = "https://router.huggingface.co/v1"
-
-
-def chat_prompt(messages: Sequence[Mapping[str, str]]) -> str:
-    """Messages as the prompt string of a :class:`GenerationRequest`."""
-    return json.dumps([dict(m) for m in messages], ensure_ascii=False)
 
 
 def chat_settings(settings: Settings) -> Settings:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
+
+
+def chat_prompt(messages: Sequence[Mapping[str, str]]) -> str:
+    """Chat messages as the prompt string of a :class:`GenerationRequest` (``chat`` routes)."""
+    return json.dumps([dict(m) for m in messages], ensure_ascii=False)
 
 
 @dataclass(frozen=True)
