@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from hf_lsp.config.settings import ActionPrompt, Settings
 from hf_lsp.language.functions import PYTHON_LIKE, Function, find_function, indent_of, line_text
+from hf_lsp.language.languages import comment_marker
 
 GENERATE = "generate"
 IMPLEMENT = "implement"
@@ -39,20 +40,6 @@ DEFAULT_MAX_NEW_TOKENS = {
 QUICKFIX = "quickfix"
 REFACTOR = "refactor"
 REFACTOR_REWRITE = "refactor.rewrite"
-
-HASH_COMMENT = {"python", "shellscript", "sh", "bash", "ruby", "perl", "r", "yaml", "toml",
-                "elixir", "julia", "nim", "makefile", "dockerfile", "powershell"}
-DASH_COMMENT = {"lua", "sql", "haskell", "elm", "ada"}
-
-
-def comment_marker(language: str) -> str:
-    """The language's line comment."""
-    if language in HASH_COMMENT:
-        return "#"
-    if language in DASH_COMMENT:
-        return "--"
-    return "//"
-
 
 @dataclass(frozen=True)
 class Region:

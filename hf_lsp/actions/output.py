@@ -11,7 +11,8 @@ import re
 import textwrap
 from collections.abc import Sequence
 
-from hf_lsp.actions.catalog import DOCSTRING, EXPLAIN, Plan, comment_marker, doc_style
+from hf_lsp.actions.catalog import DOCSTRING, EXPLAIN, Plan, doc_style
+from hf_lsp.language.languages import comment_marker
 
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)(?:\n?```|\Z)", re.S)
 

@@ -14,9 +14,9 @@ from hf_lsp.actions.catalog import (
     IMPLEMENT,
     REWRITE,
     Plan,
-    comment_marker,
 )
 from hf_lsp.language.functions import PYTHON_LIKE
+from hf_lsp.language.languages import comment_marker
 
 _INSTRUCT = re.compile(r"instruct|chat|-it\b|-it[-_.]|[-_]it$|assistant", re.I)
 CONTEXT_LINES_BEFORE = 60

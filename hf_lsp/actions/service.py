@@ -24,7 +24,7 @@ from hf_lsp.generation.contract import Generation, GenerationRequest, chat_promp
 from hf_lsp.generation.fim_templates import COMMON_SPECIAL
 from hf_lsp.generation.parameters import sampling_parameters
 from hf_lsp.generation.units import Unit, nearby
-from hf_lsp.language.context import path_header
+from hf_lsp.language.languages import path_header
 from hf_lsp.language.postprocess import without
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from hf_lsp import __version__, logs
 from hf_lsp.config.layered import Configuration, section_of
 from hf_lsp.config.settings import Settings, merge, parse_settings
 from hf_lsp.errors import SettingsError
-from hf_lsp.language.context import language_from_path
 from hf_lsp.language.document import Document
+from hf_lsp.language.languages import language_from_path
 from hf_lsp.redact import MASK, redact, scan_for_tokens
 
 if TYPE_CHECKING:

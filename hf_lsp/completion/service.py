@@ -43,9 +43,10 @@ from hf_lsp.generation.fim_templates import (
     template_for,
 )
 from hf_lsp.generation.parameters import sampling_parameters
-from hf_lsp.language.context import Spot, Window, language_from_path, path_header, window
+from hf_lsp.language.context import Spot, Window, window
 from hf_lsp.language.crossfile import CrossFile
 from hf_lsp.language.document import Document
+from hf_lsp.language.languages import language_from_path, path_header
 from hf_lsp.language.postprocess import Cleanup, clean, clean_with_range
 from hf_lsp.language.token_count import Counters, fit, plan
 

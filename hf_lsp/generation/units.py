@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hf_lsp.language import syntax
+from hf_lsp.language.languages import CLOSER_LINE
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 _CLOSING_TOKENS = frozenset({"}", "end", ")", "]"})
 _SEPARATORS = frozenset({";", ",", ":"})
 _LINE_CLOSERS = set(")]};, \t")
-_CLOSER_LINE = re.compile(r"^(?:[}\])]+[;,)]*|end\b.*|fi|done|esac)\s*$")
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {")": "(", "]": "[", "}": "{"}
 NEARBY_LINES = 2000  # how far back :func:`nearby` looks for a top-level line
@@ -243,7 +243,7 @@ def _indent_end(text: str, indent: str, insert: bool) -> int | None:
             opened = opened or head
             continue
         if opened:
-            return min(pos, len(text)) if _CLOSER_LINE.match(line.strip()) else start
+            return min(pos, len(text)) if CLOSER_LINE.match(line.strip()) else start
         head = True
     return None
 

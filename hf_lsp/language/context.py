@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from hf_lsp.config.settings import Context as ContextSettings
 from hf_lsp.language import syntax
 from hf_lsp.language.document import Document
+from hf_lsp.language.languages import OPENS_BLOCK
 
 
 class Spot(enum.Enum):
@@ -39,7 +40,6 @@ class Window:
 _WORD = re.compile(r"\w")
 _CODE_WORD = re.compile(r"[\w$]")  # `$` is part of a name in JavaScript, PHP, Java …
 _CLOSERS = set(")]}>\"'`;:,. \t")
-_OPENER = re.compile(r"(?:[:{(\[]|=>|->|\bdo|\bthen|\belse)\s*$")
 
 
 def classify(before: str, after: str, previous_line: str) -> Spot:
@@ -53,10 +53,10 @@ def classify(before: str, after: str, previous_line: str) -> Spot:
     if rest and not set(rest) <= _CLOSERS:
         return Spot.MID_LINE
     if not before.strip():
-        if previous_line.strip() and _OPENER.search(previous_line.rstrip()):
+        if previous_line.strip() and OPENS_BLOCK.search(previous_line.rstrip()):
             return Spot.BLOCK_OPENER
         return Spot.EMPTY_LINE
-    if _OPENER.search(before.rstrip()):
+    if OPENS_BLOCK.search(before.rstrip()):
         return Spot.BLOCK_OPENER
     return Spot.END_OF_LINE
 
@@ -144,59 +144,3 @@ def refine(language_id: str, prefix: str, suffix: str, spot: Spot) -> Spot:
     if spot is Spot.BLOCK_OPENER and found.opens_block is False:
         return Spot.END_OF_LINE if before.strip() else Spot.EMPTY_LINE
     return spot
-
-
-_COMMENT = {
-    **dict.fromkeys(
-        "python ruby shellscript sh bash zsh fish perl r yaml toml dockerfile makefile elixir "
-        "julia nim crystal coffeescript powershell cmake".split(),
-        "#",
-    ),
-    **dict.fromkeys(
-        "c cpp objective-c objective-cpp java javascript javascriptreact typescript "
-        "typescriptreact go rust swift kotlin csharp scala php dart zig groovy solidity "
-        "verilog proto glsl hlsl cuda d v odin".split(),
-        "//",
-    ),
-    **dict.fromkeys("lua sql haskell elm ada purescript".split(), "--"),
-    **dict.fromkeys("lisp clojure scheme racket commonlisp fennel".split(), ";;"),
-    **dict.fromkeys("erlang latex tex matlab prolog".split(), "%"),
-    "vim": '"',
-    "ocaml": "(*",
-    "fsharp": "//",
-}
-
-_BY_EXTENSION = {
-    "py": "python", "rb": "ruby", "sh": "shellscript", "bash": "shellscript", "pl": "perl",
-    "r": "r", "yml": "yaml", "yaml": "yaml", "toml": "toml", "ex": "elixir", "exs": "elixir",
-    "jl": "julia", "c": "c", "h": "c", "cc": "cpp", "cpp": "cpp", "cxx": "cpp", "hpp": "cpp",
-    "hh": "cpp", "m": "objective-c", "java": "java", "js": "javascript", "mjs": "javascript",
-    "cjs": "javascript", "jsx": "javascriptreact", "ts": "typescript", "mts": "typescript",
-    "tsx": "typescriptreact", "go": "go", "rs": "rust", "swift": "swift", "kt": "kotlin",
-    "kts": "kotlin", "cs": "csharp", "scala": "scala", "php": "php", "dart": "dart",
-    "zig": "zig", "lua": "lua", "sql": "sql", "hs": "haskell", "elm": "elm", "clj": "clojure",
-    "lisp": "lisp", "scm": "scheme", "erl": "erlang", "tex": "latex", "vim": "vim",
-    "ml": "ocaml", "fs": "fsharp", "cu": "cuda", "proto": "proto", "groovy": "groovy",
-    "sol": "solidity", "cmake": "cmake", "ps1": "powershell", "nim": "nim",
-}
-
-_CLOSE = {"(*": " *)"}
-
-
-def language_from_path(path: str) -> str:
-    """A VS Code language id guessed from a file name ("" when unknown)."""
-    name = path.rsplit("/", 1)[-1].lower()
-    if name in ("makefile", "gnumakefile"):
-        return "makefile"
-    if name == "dockerfile":
-        return "dockerfile"
-    ext = name.rsplit(".", 1)[-1] if "." in name else ""
-    return _BY_EXTENSION.get(ext, "")
-
-
-def path_header(path: str, language_id: str) -> str:
-    """A first comment line naming the file, in the language's comment syntax ("" if unknown)."""
-    marker = _COMMENT.get(language_id)
-    if not marker or not path:
-        return ""
-    return f"{marker} Path: {path}{_CLOSE.get(marker, '')}\n"

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from hf_lsp.language import syntax
+from hf_lsp.language.languages import CLOSER_LINE, OPENS_BLOCK
 
 _CLOSERS = set(")]}>\"'`;:,")
 
@@ -93,8 +94,6 @@ def keep_first_line(text: str, c: Cleanup) -> str:
     return text.split("\n", 1)[0].rstrip("\r")
 
 
-_OPENS_BLOCK = re.compile(r"(?:[:{(\[]|=>|->|\bdo|\bthen|\belse)\s*$")
-_CLOSER_LINE = re.compile(r"^\s*(?:[)\]}]+[;,)]*|end\b.*|fi|done|esac)\s*$")
 
 
 def _indent(line: str) -> int:
@@ -114,7 +113,7 @@ def stop_at_block_end(text: str, c: Cleanup) -> str:
     cursor_line = c.prefix.rsplit("\n", 1)[-1]
     if not cursor_line.strip():
         floor, closes_at = _indent(cursor_line) - 1, _indent(cursor_line) - 1
-    elif _OPENS_BLOCK.search(cursor_line) or _OPENS_BLOCK.search(cursor_line + lines[0]):
+    elif OPENS_BLOCK.search(cursor_line) or OPENS_BLOCK.search(cursor_line + lines[0]):
         floor = closes_at = _indent(cursor_line)
     else:
         floor, closes_at = _indent(cursor_line) - 1, _indent(cursor_line)
@@ -122,7 +121,7 @@ def stop_at_block_end(text: str, c: Cleanup) -> str:
         if not line.strip():
             continue
         if _indent(line) <= floor:
-            if _CLOSER_LINE.match(line) and _indent(line) >= closes_at - 1:
+            if CLOSER_LINE.match(line) and _indent(line) >= closes_at - 1:
                 return "\n".join(lines[: i + 1])
             return "\n".join(lines[:i])
     return text
@@ -208,7 +207,7 @@ def trim_suffix_overlap(text: str, c: Cleanup) -> str:
     for k in range(min(len(filled), len(following)), 0, -1):
         tail = [full[i].rstrip() for i in filled[-k:]]
         if tail == following[:k]:
-            if filled[-k] == 0 and not all(_CLOSER_LINE.match(ln) for ln in tail):
+            if filled[-k] == 0 and not all(CLOSER_LINE.match(ln) for ln in tail):
                 continue  # all of it is the next lines again: code repeated, as in the file
             return "\n".join(lines[: filled[-k]])
     return text

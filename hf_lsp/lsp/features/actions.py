@@ -34,8 +34,8 @@ from hf_lsp.actions.catalog import (
     plan,
 )
 from hf_lsp.errors import HfLspError
-from hf_lsp.language.context import language_from_path
 from hf_lsp.language.document import Document
+from hf_lsp.language.languages import language_from_path
 from hf_lsp.language.reanchor import reanchor
 from hf_lsp.lsp.features.completion import workspace_path
 

@@ -3,15 +3,9 @@ from __future__ import annotations
 import pytest
 
 from hf_lsp.config.settings import Context
-from hf_lsp.language.context import (
-    Spot,
-    Window,
-    classify,
-    language_from_path,
-    path_header,
-    window,
-)
+from hf_lsp.language.context import Spot, Window, classify, window
 from hf_lsp.language.document import Document
+from hf_lsp.language.languages import language_from_path, path_header
 
 # --- classify -----------------------------------------------------------------------------------
 
