@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 
+from hf_lsp.backends.catalog import priced_router
 from hf_lsp.backends.chat_fim import ChatFimBackend
 from hf_lsp.backends.http import Connection, HttpBackend
 from hf_lsp.backends.huggingface import HuggingFaceBackend
@@ -13,7 +14,6 @@ from hf_lsp.backends.llamacpp import LlamaCppBackend
 from hf_lsp.backends.ollama import OllamaBackend
 from hf_lsp.backends.openai import OpenAIBackend
 from hf_lsp.backends.tgi import TgiBackend
-from hf_lsp.cli.models import priced_router
 from hf_lsp.completion.chat_fim import completion_route
 from hf_lsp.config.settings import Settings, hub_endpoint
 from hf_lsp.generation.contract import Backend, Exchange

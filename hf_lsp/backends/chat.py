@@ -89,7 +89,7 @@ def make_chat_backend(
     meter: Meter | None = None,
 ) -> ChatBackend:
     """A chat backend for ``chat_settings(...)``, with its own HTTP client."""
-    from hf_lsp.cli.models import priced_router
+    from hf_lsp.backends.catalog import priced_router
 
     connection = Connection.reaching(
         settings.endpoint(), settings.network, token=token, timeout=settings.request_timeout

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from hf_lsp.backends.catalog import Offer
 from hf_lsp.backends.chat_fim import ChatFimBackend
 from hf_lsp.backends.http import (
     Connection,
@@ -47,7 +48,6 @@ from hf_lsp.backends.providers import (
     token_missing,
 )
 from hf_lsp.backends.suggest import read_offers, suggested, with_suggestions
-from hf_lsp.cli.models import Offer
 from hf_lsp.config.api_token import resolve_token
 from hf_lsp.config.settings import Network
 from hf_lsp.errors import BackendError, HttpStatusError, ModelLoadingError

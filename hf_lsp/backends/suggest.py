@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 
 import httpx
 
+from hf_lsp.backends.catalog import Offer, offers
 from hf_lsp.backends.listing import Listing
 from hf_lsp.backends.providers import MODELS_HINT
-from hf_lsp.cli.models import Offer, offers
 from hf_lsp.config.settings import Network
 from hf_lsp.errors import BackendError
 

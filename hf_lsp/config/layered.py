@@ -320,8 +320,8 @@ class Configuration:
         task.add_done_callback(self._tasks.discard)
 
     async def _read_prices(self, router: str) -> None:
+        from hf_lsp.backends.catalog import router_facts
         from hf_lsp.backends.listing import Listing
-        from hf_lsp.cli.models import router_facts
         from hf_lsp.errors import HfLspError
 
         # the listing needs no token: send the Hugging Face one only, never a local server's key

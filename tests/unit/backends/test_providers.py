@@ -149,8 +149,8 @@ def test_the_route_kind_comes_from_the_kept_mapping() -> None:
 
 
 def test_the_suggested_models_put_fim_with_a_family_first() -> None:
+    from hf_lsp.backends.catalog import Offer
     from hf_lsp.backends.suggest import hint, suggested, with_suggestions
-    from hf_lsp.cli.models import Offer
 
     rows = [
         Offer("Qwen/Qwen2.5-Coder-7B", "fim", "featherless-ai", "live"),

@@ -12,9 +12,7 @@ import pytest
 from conftest import clean_env
 from fake_listing import ROUTER_MODELS, FakeListing
 
-from hf_lsp.backends.listing import _next_link, is_hf_host
-from hf_lsp.cli.main import main
-from hf_lsp.cli.models import (
+from hf_lsp.backends.catalog import (
     fim_family,
     is_code_model,
     mapping_entries,
@@ -22,6 +20,8 @@ from hf_lsp.cli.models import (
     price_of,
     router_base,
 )
+from hf_lsp.backends.listing import _next_link, is_hf_host
+from hf_lsp.cli.main import main
 from hf_lsp.config.settings import parse_settings
 
 SECRET = "hf_listingSecretToken0123456789"
