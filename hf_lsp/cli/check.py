@@ -6,6 +6,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from hf_lsp.cli.exchange import show_exchange
 from hf_lsp.completion.chat_fim import completion_route
 from hf_lsp.config.layered import Configuration
 from hf_lsp.config.settings import Settings
@@ -91,7 +92,6 @@ def diagnose(exc: HfLspError, settings: Settings, token_source: str) -> str:
 
 async def run_check(settings: Settings) -> int:
     """Print the set-up, one exchange and a verdict; 0 only when text came back."""
-    from hf_lsp.cli.main import show_exchange
 
     def exchange(url: str, body: Mapping[str, Any], status: int, raw: str) -> None:
         show_exchange(url, body, status, raw, token=config.token is not None)

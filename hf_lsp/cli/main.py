@@ -13,12 +13,13 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from hf_lsp import __version__, logs
+from hf_lsp.cli.exchange import show_exchange
 from hf_lsp.config.layered import Configuration, section_of
 from hf_lsp.config.settings import Settings, merge, parse_settings
 from hf_lsp.errors import SettingsError
 from hf_lsp.language.document import Document
 from hf_lsp.language.languages import language_from_path
-from hf_lsp.redact import MASK, redact, scan_for_tokens
+from hf_lsp.redact import redact, scan_for_tokens
 
 if TYPE_CHECKING:
     import argparse
@@ -223,14 +224,3 @@ async def complete(args: argparse.Namespace) -> int:
             print("# alternative")
         print(completion.text)
     return 0
-
-
-def show_exchange(
-    url: str, body: Mapping[str, Any], status: int, raw: str, token: bool = True
-) -> None:
-    """Print one HTTP exchange, token hidden."""
-    print(f"# request\nPOST {url}")
-    if token:
-        print(f"Authorization: Bearer {MASK}")
-    print(redact(json.dumps(body, indent=2, ensure_ascii=False)))
-    print(f"# response {status}\n{redact(raw)}")
