@@ -40,3 +40,14 @@ def test_the_check_counts_a_long_function_and_a_typing_only_import() -> None:
                      "    from hf_lsp.lsp import server\nfrom hf_lsp.errors import HfLspError\n")
     assert shape.top_level_imports(tree, "hf_lsp.x", False) == {
         "hf_lsp.errors", "hf_lsp.errors.HfLspError"}
+
+
+def test_each_package_names_every_module_it_offers() -> None:
+    import importlib
+
+    root = SCRIPT.parents[1] / "hf_lsp"
+    for name in ("actions", "completion", "config", "generation", "language", "cli", "lsp"):
+        package = importlib.import_module(f"hf_lsp.{name}")
+        here = {p.stem for p in (root / name).iterdir()
+                if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()}
+        assert sorted(package.__all__) == sorted(here), name
