@@ -52,6 +52,7 @@ from hf_lsp.config.api_token import resolve_token
 from hf_lsp.config.settings import Network
 from hf_lsp.errors import BackendError, HttpStatusError, ModelLoadingError
 from hf_lsp.generation.contract import Chunk, Exchange, Generation, GenerationRequest, Limits
+from hf_lsp.generation.rate_limits import time_limit
 from hf_lsp.generation.usage import Meter
 
 log = logging.getLogger(__name__)
@@ -297,7 +298,8 @@ class RouterBackend:
         if MODELS_HINT not in exc.message:
             return exc
         try:
-            rows = await asyncio.wait_for(asyncio.shield(self._served_offers()), SUGGEST_WAIT)
+            async with time_limit(SUGGEST_WAIT):  # wait_for can drop a cancellation on 3.11
+                rows = await asyncio.shield(self._served_offers())
         except TimeoutError:
             log.info("the model listings took over %.0f s: not naming served models",
                      SUGGEST_WAIT)

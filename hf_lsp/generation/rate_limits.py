@@ -177,8 +177,11 @@ class RateLimiter:
         if delay > max_wait:  # known at once: do not queue behind the others first
             raise self._refuse(why, droppable)
         try:
-            await asyncio.wait_for(self._slots.acquire(), timeout=max(max_wait, 0.001))
-        except asyncio.TimeoutError:
+            # not asyncio.wait_for: on Python 3.11 it hands over a slot acquired in the same
+            # turn as a cancellation and drops the cancellation, so the request went out
+            async with time_limit(max(max_wait, 0.001)):
+                await self._slots.acquire()
+        except TimeoutError:
             raise self._refuse(
                 "too many requests in flight (hfLsp.rateLimit.maxConcurrent)", droppable
             ) from None

@@ -106,3 +106,27 @@ async def test_the_time_limit_stand_in_for_python_3_10_ends_a_block_in_time() ->
 async def _wrapped(task: asyncio.Future[None]) -> None:
     async with _deadline(5):
         await task
+
+
+@pytest.mark.parametrize("turns", range(6))
+async def test_a_request_cancelled_while_taking_its_slot_is_not_sent(turns: int) -> None:
+    """However the cancellation and a free slot meet, the cancelled request never goes out
+    (``asyncio.wait_for`` on Python 3.11 returns the slot and drops the cancellation)."""
+    limiter = RateLimiter(0, 4)
+    sent: list[int] = []
+
+    async def request() -> None:
+        async with limiter.slot(5.0):
+            sent.append(turns)
+            await asyncio.sleep(0.05)
+
+    task = asyncio.ensure_future(request())
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sent in ([], [turns]) and task.cancelled()
+    async with limiter.slot(0.1):  # every slot was given back
+        async with limiter.slot(0.1), limiter.slot(0.1), limiter.slot(0.1):
+            pass
