@@ -64,7 +64,9 @@ async def test_an_invoked_request_waits_out_a_429_and_the_status_says_so(
     uri = open_doc(client, SOURCE)
 
     asked = asyncio.ensure_future(ask(client, uri, 1, 4))
-    await wait_for(lambda: len(hf.generation_requests()) == 1)
+    # the fake records the request before it answers: wait for hf-lsp to have read the 429
+    await wait_for(lambda: logged(client, "rate limited, retrying in 2 s"))
+    assert len(hf.generation_requests()) == 1
     figures = await status(client)
     assert figures.rateLimited == "rate limited, retrying in 2 s"
     assert await asyncio.wait_for(asked, 15) == ["return a + b"]
